@@ -1,0 +1,162 @@
+"""Emitters: each signal is a few lines over a :class:`CrashRecord`."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import structlog
+from opentelemetry import _logs, metrics, trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace import TraceFlags
+
+from ._internal import record_internal_error
+from ._record import AttributeValue, CrashRecord
+from ._settings import Settings
+from ._version import __version__
+
+SPAN_NAME = "threadcrash.crash"
+COUNTER_NAME = "threadcrash.crashes"
+OTHER_ROLE = "other"
+_EVENTS = {
+    "thread": "thread crashed",
+    "main": "uncaught exception",
+    "unraisable": "unraisable exception",
+    "asyncio": "asyncio exception",
+    "fatal": "fatal crash",
+}
+_EXCEPTION_EVENT_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
+
+
+class RoleCap:
+    """At most ``limit`` distinct thread roles as a metric attribute; the rest become ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, role: str | None) -> str | None:
+        if role is None or role in self._seen:
+            return role
+        with self._lock:
+            if len(self._seen) < self._limit:
+                self._seen.add(role)
+                return role
+        return OTHER_ROLE
+
+
+class Emitter:
+    """Sends one record to every signal; each signal fails alone, as an internal error."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
+    ) -> None:
+        self._tracer = trace.get_tracer("threadcrash", __version__, tracer_provider)
+        self._logger = _logs.get_logger("threadcrash", __version__, logger_provider=logger_provider)
+        meter = metrics.get_meter("threadcrash", __version__, meter_provider)
+        self._counter = meter.create_counter(
+            COUNTER_NAME, unit="{crash}", description="Uncaught exceptions reported by threadcrash"
+        )
+        self._structlog = settings.structlog
+        self._role = RoleCap(settings.max_thread_roles)
+
+    def emit(self, record: CrashRecord) -> None:
+        """Span first (its context goes to the counter's exemplar and the log), then the rest."""
+        attributes = record.attributes()
+        context = Context()
+        try:
+            context = self._span(record, attributes)
+        except Exception as error:
+            record_internal_error("span", error)
+        try:
+            self._count(record, context)
+        except Exception as error:
+            record_internal_error("counter", error)
+        try:
+            self._log(record, attributes, context)
+        except Exception as error:
+            record_internal_error("log record", error)
+        try:
+            self._structlog_event(record, attributes, context)
+        except Exception as error:
+            record_internal_error("structlog", error)
+
+    def _span(self, record: CrashRecord, attributes: dict[str, AttributeValue]) -> Context:
+        parent_context = Context()
+        if record.parent is not None:
+            parent = SpanContext(
+                record.parent.trace_id,
+                record.parent.span_id,
+                is_remote=record.parent.is_remote,
+                trace_flags=TraceFlags(record.parent.trace_flags),
+            )
+            parent_context = trace.set_span_in_context(NonRecordingSpan(parent), parent_context)
+        span = self._tracer.start_span(
+            SPAN_NAME,
+            context=parent_context,
+            kind=SpanKind.INTERNAL,
+            attributes=attributes,
+            start_time=record.timestamp_ns or None,
+            record_exception=False,
+            set_status_on_exception=False,
+        )
+        span.add_event(
+            "exception",
+            {key: attributes[key] for key in _EXCEPTION_EVENT_KEYS},
+            timestamp=record.timestamp_ns or None,
+        )
+        span.set_status(
+            Status(StatusCode.ERROR, f"{record.exception_type}: {record.exception_message[:256]}")
+        )
+        span.end()
+        return trace.set_span_in_context(span, Context())
+
+    def _count(self, record: CrashRecord, context: Context) -> None:
+        attributes: dict[str, AttributeValue] = {
+            "error.type": record.exception_type,
+            "threadcrash.source": record.source,
+        }
+        role = self._role(record.thread_role)
+        if role is not None:
+            attributes["threadcrash.thread.role"] = role
+        self._counter.add(1, attributes, context=context)
+
+    def _log(
+        self, record: CrashRecord, attributes: dict[str, AttributeValue], context: Context
+    ) -> None:
+        fatal = record.fatal
+        self._logger.emit(
+            timestamp=record.timestamp_ns or None,
+            observed_timestamp=time.time_ns(),
+            context=context,
+            severity_number=SeverityNumber.FATAL if fatal else SeverityNumber.ERROR,
+            severity_text="FATAL" if fatal else "ERROR",
+            body=record.exception_message,
+            attributes=attributes,
+            event_name="exception",
+        )
+
+    def _structlog_event(
+        self, record: CrashRecord, attributes: dict[str, AttributeValue], context: Context
+    ) -> None:
+        wanted = self._structlog
+        if wanted is False or (wanted is None and not structlog.is_configured()):
+            return
+        event: dict[str, object] = dict(attributes)
+        span_context = trace.get_current_span(context).get_span_context()
+        if span_context.is_valid:
+            event["trace_id"] = format(span_context.trace_id, "032x")
+            event["span_id"] = format(span_context.span_id, "016x")
+        logger = structlog.get_logger("threadcrash")
+        name = _EVENTS.get(record.source, "crash")
+        if record.fatal:
+            logger.critical(name, **event)
+        else:
+            logger.error(name, **event)

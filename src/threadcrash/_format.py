@@ -1,0 +1,229 @@
+"""Bounded, non-raising text for an exception: message, Python-style stack trace, fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+import sys
+import traceback
+from types import CodeType, TracebackType
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+_HEADER = "Traceback (most recent call last):\n"
+_REPEAT_THRESHOLD = 3  # CPython prints a repeated frame this often before collapsing it
+_MAX_CHAIN = 32  # exceptions of one __cause__/__context__ chain that are formatted
+_MAX_FRAMES = 200  # distinct frame lines kept per exception (innermost first)
+_MAX_NOTES = 32
+_FINGERPRINT_FRAMES = 64
+_STR_FAILED = "<exception str() failed>"
+
+Frame = tuple[str, int | None, str, CodeType, dict[str, object]]
+
+
+def type_name(exc_type: type[BaseException]) -> str:
+    """``module.QualName``, or ``QualName`` for builtins, as the OpenTelemetry SDK writes it."""
+    module = getattr(exc_type, "__module__", None)
+    name = getattr(exc_type, "__qualname__", None) or getattr(exc_type, "__name__", "?")
+    if not isinstance(name, str):
+        name = "?"
+    if module and isinstance(module, str) and module != "builtins":
+        return f"{module}.{name}"
+    return name
+
+
+def clean(text: str) -> str:
+    """Make ``text`` encodable as UTF-8 (lone surrogates become ``\\udXXX`` escapes)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def truncate(text: str, limit: int) -> str:
+    """Keep the start of ``text``, at most ``limit`` characters including the marker."""
+    if len(text) <= limit:
+        return text
+    marker = f"... [{len(text) - limit} more characters]"
+    if limit <= len(marker):
+        return text[:limit]
+    return text[: limit - len(marker)] + marker
+
+
+def truncate_head(text: str, limit: int) -> str:
+    """Keep the end of a traceback (the innermost frames and the exception), cut at a line."""
+    if len(text) <= limit:
+        return text
+    marker_room = 64
+    keep = text[len(text) - max(limit - len(_HEADER) - marker_room, 0) :]
+    newline = keep.find("\n")
+    if 0 <= newline < len(keep) - 1:
+        keep = keep[newline + 1 :]
+    omitted = len(text) - len(keep) - len(_HEADER)
+    result = f"{_HEADER}  ... [{omitted} characters of outer frames omitted]\n{keep}"
+    return result[-limit:] if len(result) > limit else result
+
+
+def safe_str(value: object) -> str:
+    """``str(value)`` that never raises and always returns a ``str``."""
+    try:
+        text = str(value)
+    except Exception:
+        return _STR_FAILED
+    if type(text) is not str:  # a __str__ returning a str subclass
+        try:
+            text = "".join(text)
+        except Exception:
+            return _STR_FAILED
+    return text
+
+
+def message(exc: BaseException | None, limit: int) -> str:
+    """``str(exc)``, bounded and valid UTF-8; never raises."""
+    if exc is None:
+        return ""
+    return clean(truncate(safe_str(exc), limit))
+
+
+def frames(tb: TracebackType | None) -> list[Frame]:
+    """The frames of a traceback, outermost first, as plain tuples."""
+    result: list[Frame] = []
+    while tb is not None:
+        frame = tb.tb_frame
+        code = frame.f_code
+        result.append((code.co_filename, tb.tb_lineno, code.co_name, code, frame.f_globals))
+        tb = tb.tb_next
+    return result
+
+
+def qualname(code: CodeType) -> str:
+    """The function's qualified name where the interpreter knows it (3.11+), else its name."""
+    name: str = getattr(code, "co_qualname", code.co_name)
+    return name
+
+
+def fingerprint(type_text: str, stack: list[Frame]) -> str:
+    """A short stable hash of the type and the frames' module and function (no lines, no text)."""
+    digest = hashlib.blake2b(type_text.encode("utf-8", "backslashreplace"), digest_size=8)
+    previous = None
+    for _, _, _, code, f_globals in stack[-_FINGERPRINT_FRAMES:]:
+        module = f_globals.get("__name__", "?")
+        key = f"{module}:{qualname(code)}"
+        if key != previous:  # recursion depth must not change the group
+            digest.update(b"\0" + key.encode("utf-8", "backslashreplace"))
+            previous = key
+    return digest.hexdigest()
+
+
+def _exception_line(exc: BaseException, text: str | None = None) -> list[str]:
+    stype = type_name(type(exc))
+    if stype.startswith("__main__."):
+        stype = stype[len("__main__.") :]
+    body = safe_str(exc) if text is None else text
+    lines = [f"{stype}: {body}\n" if body else f"{stype}\n"]
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, (list, tuple)):
+        for note in notes[:_MAX_NOTES]:
+            lines.append(f"{safe_str(note) if not isinstance(note, str) else note}\n")
+    return lines
+
+
+def _stack_lines(stack: list[Frame]) -> list[str]:
+    """CPython's frame lines (without its caret lines), innermost ``_MAX_FRAMES`` kept."""
+    collapsed: list[tuple[str, int | None, str, CodeType, dict[str, object], int]] = []
+    for filename, lineno, name, code, f_globals in stack:
+        if collapsed:
+            last = collapsed[-1]
+            if last[0] == filename and last[1] == lineno and last[2] == name:
+                collapsed[-1] = (*last[:5], last[5] + 1)
+                continue
+        collapsed.append((filename, lineno, name, code, f_globals, 1))
+    omitted = max(len(collapsed) - _MAX_FRAMES, 0)
+    out: list[str] = []
+    if omitted:
+        out.append(f"  ... [{omitted} outer frames omitted]\n")
+    checked: set[str] = set()
+    for filename, lineno, name, _code, f_globals, count in collapsed[omitted:]:
+        shown = min(count, _REPEAT_THRESHOLD)
+        entry = f'  File "{filename}", line {lineno}, in {name}\n'
+        if filename not in checked:
+            checked.add(filename)
+            linecache.lazycache(filename, f_globals)
+        source = linecache.getline(filename, lineno, f_globals).strip() if lineno else ""
+        if source:
+            entry += f"    {source}\n"
+        out.extend([entry] * shown)
+        if count > shown:
+            more = count - shown
+            out.append(f"  [Previous line repeated {more} more time{'s' if more > 1 else ''}]\n")
+    return out
+
+
+def _is_group(exc: BaseException) -> bool:
+    group = getattr(sys.modules.get("builtins"), "BaseExceptionGroup", None)
+    return group is not None and isinstance(exc, group)
+
+
+def _chain(exc: BaseException) -> list[tuple[BaseException, str]]:
+    """The exceptions to print, oldest first, each with the separator that follows it."""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    separator = ""
+    while current is not None and id(current) not in seen and len(chain) < _MAX_CHAIN:
+        seen.add(id(current))
+        chain.append((current, separator))
+        cause = current.__cause__
+        if cause is not None and isinstance(cause, BaseException):
+            current, separator = cause, _CAUSE
+        elif (
+            current.__context__ is not None
+            and isinstance(current.__context__, BaseException)
+            and not current.__suppress_context__
+        ):
+            current, separator = current.__context__, _CONTEXT
+        else:
+            current = None
+    chain.reverse()
+    return chain
+
+
+def stacktrace(
+    exc: BaseException | None,
+    exc_type: type[BaseException],
+    tb: TracebackType | None,
+    stack: list[Frame],
+    message_text: str,
+    limit: int,
+) -> str:
+    """Python's traceback text for the crash, bounded to ``limit`` characters (innermost kept).
+
+    ``stack`` and ``message_text`` are the already-extracted frames and message of ``exc``,
+    so the crash's own frames are walked and its ``__str__`` is called only once.
+    """
+    if exc is None:
+        return truncate_head(f"{type_name(exc_type)}\n", limit)
+    chain = _chain(exc)
+    if any(_is_group(item) for item, _ in chain):
+        return clean(truncate_head(_format_with_traceback_module(exc, tb), limit))
+    parts: list[str] = []
+    for item, separator in chain:
+        own = item is exc
+        item_stack = stack if own else frames(item.__traceback__)
+        if item_stack:
+            parts.append(_HEADER)
+            parts.extend(_stack_lines(item_stack))
+        parts.extend(_exception_line(item, message_text if own else None))
+        parts.append(separator)
+    return clean(truncate_head("".join(parts), limit))
+
+
+def _format_with_traceback_module(exc: BaseException, tb: TracebackType | None) -> str:
+    """Exception groups: CPython's own renderer, which bounds width and depth itself."""
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, tb))
+    except Exception:
+        return f"{type_name(type(exc))}: {safe_str(exc)}\n"

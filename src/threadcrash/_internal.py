@@ -1,0 +1,55 @@
+"""Internal errors: our own failures, never reported as crashes and never raised into the host."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+
+logger = logging.getLogger("threadcrash")
+
+_listeners: list[Callable[[str, str], None]] = []
+_state = threading.local()
+
+
+def record_internal_error(where: str, exc: BaseException) -> None:
+    """Note a failure of our own at ``where``; only formatted text is kept or passed on."""
+    try:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:
+        text = f"{type(exc).__qualname__} (traceback unavailable)"
+    try:
+        logger.debug("threadcrash internal error in %s:\n%s", where, text)
+    except Exception:
+        pass  # a broken logging handler must not turn our error into the host's
+    for listener in list(_listeners):
+        try:
+            listener(where, text)
+        except Exception:
+            pass  # listeners are test instrumentation; they never break the hook
+
+
+def add_listener(listener: Callable[[str, str], None]) -> Callable[[], None]:
+    """Call ``listener(where, text)`` on every internal error; return a function that removes it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+def in_emission() -> bool:
+    """Whether this thread is already inside our emission path."""
+    return getattr(_state, "active", False)
+
+
+class emission_guard:  # noqa: N801 - used like a function, as a context manager
+    """Mark this thread as emitting, so a crash raised from inside our own path is not re-reported."""
+
+    __slots__ = ("_outer",)
+
+    def __enter__(self) -> bool:
+        self._outer = getattr(_state, "active", False)
+        _state.active = True
+        return self._outer
+
+    def __exit__(self, *exc_info: object) -> None:
+        _state.active = self._outer

@@ -1,0 +1,70 @@
+"""Install and uninstall as exact mirrors; all lifecycle state lives here, behind one lock."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from . import _parent, _settings
+from ._emit import Emitter
+from ._reporter import Reporter
+from ._sources import FACTORIES, Source
+
+
+@dataclass
+class Installation:
+    """What one ``instrument()`` set up, to be taken down by ``uninstrument()``."""
+
+    settings: _settings.Settings
+    reporter: Reporter
+    sources: list[Source]
+    parent_capture: bool
+
+
+_lock = threading.RLock()
+_current: Installation | None = None
+
+
+def current() -> Installation | None:
+    """The active installation, if any."""
+    return _current
+
+
+def install(
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    logger_provider: Any = None,
+    **options: Any,
+) -> None:
+    """Hook every configured source; a second call while installed changes nothing."""
+    global _current
+    with _lock:
+        if _current is not None:
+            return
+        settings = _settings.load(options)
+        if settings.disabled:
+            return
+        emitter = Emitter(settings, tracer_provider, meter_provider, logger_provider)
+        reporter = Reporter(settings, emitter)
+        sources = [FACTORIES[name](reporter) for name in FACTORIES if name in settings.sources]
+        for source in sources:
+            source.install()
+        parent_capture = settings.capture_parent and "thread" in settings.sources
+        if parent_capture:
+            _parent.install()
+        _current = Installation(settings, reporter, sources, parent_capture)
+
+
+def uninstall() -> None:
+    """Undo :func:`install`: restore each hook that is still ours, leave the others inert."""
+    global _current
+    with _lock:
+        installation, _current = _current, None
+        if installation is None:
+            return
+        if installation.parent_capture:
+            _parent.uninstall()
+        for source in reversed(installation.sources):
+            source.uninstall()

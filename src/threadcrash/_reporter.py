@@ -1,0 +1,70 @@
+"""The path every source shares: build the record once, then hand it to the emitters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Protocol
+
+from ._internal import emission_guard, in_emission, record_internal_error
+from ._record import AttributeValue, CrashRecord, Limits, ParentSpan, ThreadFacts, build_record
+from ._settings import Settings
+
+
+class Sink(Protocol):
+    """Anything that sends a record on: the emitters, or a test's list."""
+
+    def emit(self, record: CrashRecord) -> None: ...
+
+
+class Reporter:
+    """Turns a crash's raw facts into one report; sources call :meth:`report` and nothing else."""
+
+    def __init__(self, settings: Settings, sink: Sink) -> None:
+        self.settings = settings
+        self._sink = sink
+        self._limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
+
+    def report(
+        self,
+        exc_type: type[BaseException],
+        exc_value: BaseException | None,
+        exc_tb: TracebackType | None,
+        *,
+        source: str,
+        thread: ThreadFacts,
+        parent: ParentSpan | None = None,
+        fatal: bool = False,
+        extra: Mapping[str, AttributeValue] | None = None,
+    ) -> bool:
+        """Report one crash; False if it was not reported (our own failure or re-entry).
+
+        Never raises. A crash raised from inside our own emission path (a failing processor
+        or exporter on this thread) is not reported again.
+        """
+        if in_emission():
+            return False
+        with emission_guard():
+            try:
+                record = build_record(
+                    exc_type,
+                    exc_value,
+                    exc_tb,
+                    source=source,
+                    thread=thread,
+                    limits=self._limits,
+                    timestamp_ns=time.time_ns(),
+                    parent=parent,
+                    fatal=fatal,
+                    extra=extra,
+                )
+            except Exception as error:
+                record_internal_error("record", error)
+                return False
+            try:
+                self._sink.emit(record)
+            except Exception as error:
+                record_internal_error("emit", error)
+                return False
+            return True

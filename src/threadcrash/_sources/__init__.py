@@ -1,0 +1,24 @@
+"""Crash sources: each hook only extracts facts and hands them to the reporter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from .._reporter import Reporter
+from ._thread import ThreadingSource
+
+
+class Source(Protocol):
+    """A hook that can be installed and uninstalled as an exact mirror."""
+
+    def install(self) -> None: ...
+
+    def uninstall(self) -> None: ...
+
+
+SourceFactory = Callable[[Reporter], Source]
+
+FACTORIES: dict[str, SourceFactory] = {
+    "thread": ThreadingSource,
+}

@@ -1,0 +1,147 @@
+"""Fixtures every test relies on: a clean environment, CPython's hooks, no hidden internal errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import structlog
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import threadcrash
+from threadcrash import _internal, _settings
+
+ENV_PREFIXES = ("OTEL_", "THREADCRASH_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no variable the library reads."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def pristine_hooks() -> Iterator[None]:
+    """Every test starts with CPython's hooks and ends with them, whatever it installed."""
+    saved = (threading.excepthook, sys.excepthook, sys.unraisablehook, threading.Thread.start)
+    threading.excepthook = threading.__excepthook__
+    yield
+    threadcrash.uninstrument()
+    threading.excepthook, sys.excepthook, sys.unraisablehook, threading.Thread.start = saved
+    structlog.reset_defaults()
+    _settings._warned.clear()
+
+
+@dataclass
+class InternalErrors:
+    """Internal errors seen during a test: text only, never the exception object."""
+
+    seen: list[tuple[str, str]] = field(default_factory=list)
+    expected: bool = False
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_internal_errors() -> Iterator[InternalErrors]:
+    """Our own errors are swallowed in production; in our tests they fail the test."""
+    errors = InternalErrors()
+    remove = _internal.add_listener(lambda where, text: errors.seen.append((where, text)))
+    yield errors
+    remove()
+    if errors.seen and not errors.expected:
+        where, text = errors.seen[0]
+        pytest.fail(f"threadcrash internal error in {where}:\n{text}")
+
+
+@pytest.fixture
+def internal_errors(_fail_on_internal_errors: InternalErrors) -> InternalErrors:
+    """For tests that provoke internal errors on purpose and check them."""
+    _fail_on_internal_errors.expected = True
+    return _fail_on_internal_errors
+
+
+@dataclass
+class Otel:
+    """Real SDK providers with in-memory exporters."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    spans_exporter: InMemorySpanExporter
+    logs_exporter: InMemoryLogRecordExporter
+    reader: InMemoryMetricReader
+
+    @property
+    def providers(self) -> dict[str, Any]:
+        return {
+            "tracer_provider": self.tracer_provider,
+            "meter_provider": self.meter_provider,
+            "logger_provider": self.logger_provider,
+        }
+
+    def spans(self, name: str = "threadcrash.crash") -> list[ReadableSpan]:
+        return [span for span in self.spans_exporter.get_finished_spans() if span.name == name]
+
+    def logs(self) -> list[Any]:
+        return [item.log_record for item in self.logs_exporter.get_finished_logs()]
+
+    def counts(self, metric: str = "threadcrash.crashes") -> dict[frozenset[Any], int]:
+        """Counter value per attribute set (cumulative)."""
+        result: dict[frozenset[Any], int] = {}
+        data = self.reader.get_metrics_data()
+        if data is None:
+            return result
+        for resource_metrics in data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for item in scope_metrics.metrics:
+                    if item.name != metric:
+                        continue
+                    for point in item.data.data_points:
+                        key = frozenset((point.attributes or {}).items())
+                        result[key] = result.get(key, 0) + int(point.value)
+        return result
+
+    def total(self, metric: str = "threadcrash.crashes") -> int:
+        return sum(self.counts(metric).values())
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    """SDK providers whose output the test can read back."""
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    logs = InMemoryLogRecordExporter()
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    yield Otel(tracer_provider, meter_provider, logger_provider, spans, logs, reader)
+    tracer_provider.shutdown()
+    logger_provider.shutdown()
+    meter_provider.shutdown()
+
+
+@pytest.fixture
+def captured_structlog() -> list[dict[str, Any]]:
+    """Configure structlog as an application would, capturing each event dict."""
+    events: list[dict[str, Any]] = []
+
+    def capture(_logger: object, method: str, event: Any) -> str:
+        events.append({"_level": method, **event})
+        raise structlog.DropEvent
+
+    structlog.configure(processors=[capture])
+    return events
