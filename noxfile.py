@@ -28,7 +28,7 @@ def slow(session: nox.Session) -> None:
 
 @nox.session(python=NEWEST)
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict over the package, the tests and the benchmarks."""
+    """Ruff and mypy --strict over the package, the tests and the benchmarks."""
     session.install("-e", ".[lint,prometheus]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")

@@ -1,4 +1,4 @@
-"""Fixtures every test relies on: a clean environment, CPython's hooks, no hidden internal errors."""
+"""Fixtures for every test: a clean environment, CPython's hooks, no hidden internal errors."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def pristine_hooks() -> Iterator[None]:
     threading.excepthook = threading.__excepthook__
     yield
     threadcrash.uninstrument()
-    threading.excepthook, sys.excepthook, sys.unraisablehook, threading.Thread.start = saved
+    threading.excepthook, sys.excepthook, sys.unraisablehook = saved[:3]
+    threading.Thread.start = saved[3]  # type: ignore[method-assign]
     structlog.reset_defaults()
     _settings._warned.clear()
 
@@ -110,7 +111,7 @@ class Otel:
                         continue
                     for point in item.data.data_points:
                         key = frozenset((point.attributes or {}).items())
-                        result[key] = result.get(key, 0) + int(point.value)
+                        result[key] = result.get(key, 0) + int(point.value)  # type: ignore[union-attr]
         return result
 
     def total(self, metric: str = "threadcrash.crashes") -> int:
@@ -123,7 +124,7 @@ def otel() -> Iterator[Otel]:
     spans = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    logs = InMemoryLogRecordExporter()
+    logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
     reader = InMemoryMetricReader()

@@ -33,7 +33,7 @@ def type_name(exc_type: type[BaseException]) -> str:
 
 
 def clean(text: str) -> str:
-    """Make ``text`` encodable as UTF-8 (lone surrogates become ``\\udXXX`` escapes)."""
+    r"""Make ``text`` encodable as UTF-8 (lone surrogates become ``\\udXXX`` escapes)."""
     if text.isascii():
         return text
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import traceback
@@ -19,15 +20,12 @@ def record_internal_error(where: str, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except Exception:
         text = f"{type(exc).__qualname__} (traceback unavailable)"
-    try:
+    # a broken logging handler or listener must not turn our error into the host's
+    with contextlib.suppress(Exception):
         logger.debug("threadcrash internal error in %s:\n%s", where, text)
-    except Exception:
-        pass  # a broken logging handler must not turn our error into the host's
     for listener in list(_listeners):
-        try:
+        with contextlib.suppress(Exception):
             listener(where, text)
-        except Exception:
-            pass  # listeners are test instrumentation; they never break the hook
 
 
 def add_listener(listener: Callable[[str, str], None]) -> Callable[[], None]:
@@ -41,8 +39,8 @@ def in_emission() -> bool:
     return getattr(_state, "active", False)
 
 
-class emission_guard:  # noqa: N801 - used like a function, as a context manager
-    """Mark this thread as emitting, so a crash raised from inside our own path is not re-reported."""
+class emission_guard:
+    """Mark this thread as emitting: a crash raised inside our own path is not re-reported."""
 
     __slots__ = ("_outer",)
 

@@ -24,7 +24,7 @@ def _start(self: threading.Thread) -> None:
             context = _get_current_span().get_span_context()
             if context.is_valid:
                 setattr(self, ATTRIBUTE, context)
-        except Exception:  # noqa: S110 - never stop a thread from starting
+        except Exception:
             pass
     assert _original_start is not None
     _original_start(self)
@@ -44,7 +44,7 @@ def uninstall() -> None:
     global _original_start, _active
     _active = False
     if threading.Thread.start is _start and _original_start is not None:
-        threading.Thread.start = _original_start  # type: ignore[method-assign]
+        threading.Thread.start = _original_start  # type: ignore[method-assign,assignment]
         _original_start = None
 
 

@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from . import _format
 
-AttributeValue = Union[str, int, float, bool]
+AttributeValue = str | int | float | bool
 
 SOURCES = ("thread", "main", "unraisable", "asyncio", "fatal")
 
