@@ -1,0 +1,99 @@
+"""Prometheus config and alert rules, checked by the real `promtool` (Debian's `prometheus`)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from deploy_helpers import PROMETHEUS_CONFIG, RULE_TESTS_FILE, RULES_FILE, load_yaml
+
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool not installed (apt-get install prometheus; CI has it)"
+)
+
+
+def _promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    assert PROMTOOL is not None
+    return subprocess.run(
+        [PROMTOOL, *map(str, args)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _alerts() -> dict[str, dict[str, object]]:
+    rules = load_yaml(RULES_FILE)
+    return {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "alert" in r}
+
+
+@needs_promtool
+def test_promtool_check_config() -> None:
+    """`promtool check config` accepts prometheus.yml and the rule files it loads."""
+    result = _promtool("check", "config", PROMETHEUS_CONFIG)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 rule files found" in result.stdout
+
+
+@needs_promtool
+def test_promtool_check_rules() -> None:
+    """`promtool check rules` accepts the alert rules."""
+    result = _promtool("check", "rules", RULES_FILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(_alerts())} rules found" in result.stdout
+
+
+@needs_promtool
+def test_promtool_test_rules() -> None:
+    """The alert rules' unit tests (`promtool test rules`) pass."""
+    result = _promtool("test", "rules", RULE_TESTS_FILE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+@needs_promtool
+def test_rule_unit_tests_catch_a_rule_that_misses_the_first_crash(tmp_path: Path) -> None:
+    """An 'any crash' rule written with increase() misses a first crash; the unit tests see it."""
+    rules = load_yaml(RULES_FILE)
+    for rule in rules["groups"][0]["rules"]:
+        if rule.get("alert") == "ThreadCrashes":
+            rule["expr"] = (
+                "sum by (deployment_environment_name, service_name)"
+                " (increase(threadcrash_crashes_total[5m])) > 0"
+            )
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "rules" / RULES_FILE.name).write_text(yaml.safe_dump(rules), encoding="utf-8")
+    shutil.copy(RULE_TESTS_FILE, tmp_path / "tests" / RULE_TESTS_FILE.name)
+    result = _promtool("test", "rules", tmp_path / "tests" / RULE_TESTS_FILE.name)
+    assert result.returncode != 0
+    assert "alertname: ThreadCrashes" in result.stdout + result.stderr
+
+
+def test_issue_alerts_exist_with_their_severity() -> None:
+    """Any crash in 5 min (warning), a rate spike (critical) and a new crash group are defined."""
+    alerts = _alerts()
+    assert {name: rule["labels"] for name, rule in alerts.items()} == {
+        "ThreadCrashes": {"severity": "warning"},
+        "ThreadCrashRateSpike": {"severity": "critical"},
+        "ThreadCrashNewGroup": {"severity": "warning"},
+    }
+    assert "5m" in str(alerts["ThreadCrashes"]["expr"])
+    for rule in alerts.values():
+        annotations = rule["annotations"]
+        assert isinstance(annotations, dict)
+        assert {"summary", "description"} <= annotations.keys()
+
+
+def test_every_alert_has_a_firing_and_a_quiet_unit_test() -> None:
+    """Each alert has a promtool case where it fires and one where it must stay quiet."""
+    tests = load_yaml(RULE_TESTS_FILE)
+    assert tests["rule_files"] == [f"../rules/{RULES_FILE.name}"]
+    fires: set[str] = set()
+    quiet: set[str] = set()
+    for case in tests["tests"]:
+        for check in case.get("alert_rule_test", []):
+            (fires if check["exp_alerts"] else quiet).add(check["alertname"])
+    assert fires == set(_alerts())
+    assert quiet == set(_alerts())
