@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from deploy_helpers import (
+
+from tests.deploy.deploy_helpers import (
     COMPOSE_FILE,
     CRASHES,
     DASHBOARD_PROVIDERS_FILE,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deploy_helpers import PROMETHEUS_CONFIG, RULE_TESTS_FILE, RULES_FILE, load_yaml
+
+from tests.deploy.deploy_helpers import PROMETHEUS_CONFIG, RULE_TESTS_FILE, RULES_FILE, load_yaml
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(

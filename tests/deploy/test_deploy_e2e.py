@@ -1,0 +1,282 @@
+"""End to end: a real Prometheus scrapes a process using threadcrash; every shipped query runs.
+
+The child (e2e_child.py) calls `threadcrash.instrument(meter_provider=...)` with OTel's
+Prometheus exporter and crashes real threads. Debian's `prometheus` binary scrapes it every
+second on 127.0.0.1, loads the shipped alert rules, and then answers every query of the
+dashboard, of the datasources and of the rules (Grafana's variables substituted). A query that
+returns nothing fails, except those that need the collector (spanmetrics), which are only
+parsed and evaluated here and reported as skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+import yaml
+
+from tests.deploy.deploy_helpers import (
+    CRASHES,
+    REPO,
+    RULES_FILE,
+    SPAN_CALLS,
+    SUPPRESSED,
+    Query,
+    all_queries,
+    load_yaml,
+    substitute,
+)
+
+pytestmark = pytest.mark.slow
+
+PROMETHEUS = shutil.which("prometheus")
+SERVICE = "threadcrash-e2e"
+ENVIRONMENT = "e2e"
+FIRST = {"value": 3, "pool": 2}  # crashes before Prometheus' first look
+SECOND = {"value": 40}  # then a burst: a rate, and a spike for the critical alert
+TOTAL = sum(FIRST.values()) + sum(SECOND.values())
+CHILD = Path(__file__).with_name("e2e_child.py")
+DEADLINE = 60.0  # seconds, for any one wait below
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_for(what: str, probe: Callable[[], Any], timeout: float = DEADLINE) -> Any:
+    """Poll probe() until it returns something truthy; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = probe()
+        except OSError:
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.25)
+
+
+def _read_line(stream: IO[str], timeout: float = DEADLINE) -> str:
+    ready, _, _ = select.select([stream], [], [], timeout)
+    if not ready:
+        pytest.fail(f"child said nothing for {timeout:.0f}s")
+    return stream.readline().strip()
+
+
+@dataclass
+class Stack:
+    """The running child and Prometheus, and how to query the latter."""
+
+    base_url: str
+    child: subprocess.Popen[str]
+    log_dir: Path
+
+    def api(self, path: str, **params: str) -> Any:
+        url = f"{self.base_url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        data = self.api("query", query=expr)
+        assert data["resultType"] == "vector", data
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def scalar(self, expr: str) -> float:
+        result = self.query(expr)
+        return float(result[0]["value"][1]) if result else float("nan")
+
+    def crash(self, kinds: dict[str, int]) -> None:
+        assert self.child.stdin is not None
+        assert self.child.stdout is not None
+        for kind, count in kinds.items():
+            self.child.stdin.write(f"crash {kind} {count}\n")
+            self.child.stdin.flush()
+            assert _read_line(self.child.stdout) == f"crashed {count}"
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Start the child, crash FIRST, start Prometheus, wait for its scrape, crash SECOND."""
+    if PROMETHEUS is None:
+        pytest.skip("prometheus not installed (apt-get install prometheus; CI has it)")
+    tmp = tmp_path_factory.mktemp("e2e")
+    metrics_port, prometheus_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+    with (tmp / "child.stderr").open("w") as child_stderr:
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                str(CHILD),
+                f"--port={metrics_port}",
+                f"--service={SERVICE}",
+                f"--environment={ENVIRONMENT}",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=child_stderr,
+            text=True,
+            env=env,
+        )
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(RULES_FILE)],
+        "scrape_configs": [
+            {"job_name": SERVICE, "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+        ],
+    }
+    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    with (tmp / "prometheus.log").open("w") as prometheus_log:
+        prometheus = subprocess.Popen(
+            [
+                PROMETHEUS,
+                f"--config.file={tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp / 'data'}",
+                f"--web.listen-address=127.0.0.1:{prometheus_port}",
+                "--enable-feature=exemplar-storage",
+            ],
+            stdout=prometheus_log,
+            stderr=subprocess.STDOUT,
+        )
+    stack = Stack(f"http://127.0.0.1:{prometheus_port}", child, tmp)
+    try:
+        assert child.stdout is not None
+        assert _read_line(child.stdout) == "ready", (tmp / "child.stderr").read_text()
+        stack.crash(FIRST)
+        first = sum(FIRST.values())
+        _wait_for(
+            f"Prometheus to scrape {first} crashes",
+            lambda: stack.scalar(f"sum({CRASHES})") == first,
+        )
+        stack.crash(SECOND)
+        _wait_for(
+            f"Prometheus to scrape {TOTAL} crashes",
+            lambda: stack.scalar(f"sum({CRASHES})") == TOTAL,
+        )
+        # Two more scrapes and rule evaluations with the final value.
+        time.sleep(2.5)
+        yield stack
+    finally:
+        if child.stdin is not None and child.poll() is None:
+            child.stdin.write("stop\n")
+            child.stdin.flush()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
+        _stop(child)
+        _stop(prometheus)
+
+
+def _suppression_implemented() -> bool:
+    """Storm control (THREADCRASH_RATE_LIMIT) is a separate issue; probe the package for it."""
+    settings = REPO / "src" / "threadcrash" / "_settings.py"
+    return "THREADCRASH_RATE_LIMIT" in settings.read_text(encoding="utf-8")
+
+
+def _query_id(query: Query) -> str:
+    return query.origin
+
+
+@pytest.mark.parametrize("query", all_queries(), ids=_query_id)
+def test_query_returns_data_from_real_prometheus(stack: Stack, query: Query) -> None:
+    """Every dashboard, datasource and alert query returns data from the real scrape."""
+    expr = substitute(query.expr, environment=ENVIRONMENT, service=SERVICE)
+    if query.kind == "label_values":
+        values = stack.api(f"label/{query.label}/values", **{"match[]": expr})
+        assert values, f"{query.origin}: no values"
+        assert {ENVIRONMENT, SERVICE} & set(values), values
+        return
+    result = stack.query(expr)  # a PromQL error fails here, for every query
+    if SPAN_CALLS in query.metrics:
+        assert result == []
+        pytest.skip(
+            f"{SPAN_CALLS} is made by the collector's spanmetrics connector from crash spans; "
+            "no collector runs here, so this query is only parsed and evaluated"
+        )
+    if SUPPRESSED in query.metrics and not _suppression_implemented():
+        assert result == []
+        pytest.skip("threadcrash has no storm control yet (THREADCRASH_RATE_LIMIT): no data")
+    assert result, f"{query.origin} returned no data:\n{expr}"
+
+
+def test_crash_counts_are_exact(stack: Stack) -> None:
+    """Prometheus sees exactly the crashes the child caused, by error.type, role and source."""
+    series = stack.query(CRASHES)
+    counts = {
+        (
+            s["metric"]["error_type"],
+            s["metric"]["threadcrash_source"],
+            s["metric"]["threadcrash_thread_role"],
+        ): float(s["value"][1])
+        for s in series
+    }
+    assert counts == {
+        ("ValueError", "thread", "worker-N"): FIRST["value"] + SECOND["value"],
+        ("__main__.PoolError", "thread", "pool-N"): FIRST["pool"],
+    }
+    for s in series:
+        assert s["metric"]["service_name"] == SERVICE
+        assert s["metric"]["deployment_environment_name"] == ENVIRONMENT
+
+
+def test_dashboard_totals_and_alert_value_are_exact(stack: Stack) -> None:
+    """The 'crashes' stats and the ThreadCrashes alert count every crash, the first ones too."""
+    by_origin = {q.origin: q for q in all_queries()}
+    for origin in (
+        "panel 'Crashes counted by running processes' A",
+        "panel 'Crashes in range' A",
+        "rule ThreadCrashes",
+    ):
+        expr = substitute(by_origin[origin].expr, environment=ENVIRONMENT, service=SERVICE)
+        assert stack.scalar(expr) == TOTAL, origin
+
+
+def test_every_alert_rule_evaluates_to_an_alert(stack: Stack) -> None:
+    """Prometheus itself evaluates the shipped rules: each alert is pending or firing."""
+    alerts = {
+        rule["alert"]
+        for group in load_yaml(RULES_FILE)["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
+
+    def states() -> dict[str, str]:
+        return {s["metric"]["alertname"]: s["metric"]["alertstate"] for s in stack.query("ALERTS")}
+
+    seen = _wait_for("every alert to be pending or firing", lambda: alerts <= set(states()))
+    assert seen
+    final = states()
+    assert final["ThreadCrashes"] == "firing"
+    assert final["ThreadCrashNewGroup"] == "firing"
+    assert final["ThreadCrashRateSpike"] == "pending"  # `for: 2m` has not elapsed
