@@ -34,6 +34,7 @@ _EVENTS = {
     "fatal": "fatal crash",
 }
 _EXCEPTION_EVENT_KEYS = ("exception.type", "exception.message", "exception.stacktrace")
+_EVENT_ONLY_KEYS = frozenset(_EXCEPTION_EVENT_KEYS) - {"exception.type"}
 
 
 class RoleCap:
@@ -71,6 +72,7 @@ class Emitter:
             COUNTER_NAME, unit="{crash}", description="Uncaught exceptions reported by threadcrash"
         )
         self._structlog = settings.structlog
+        self._structlog_logger = structlog.get_logger("threadcrash")
         self._role = RoleCap(settings.max_thread_roles)
 
     def emit(self, record: CrashRecord) -> None:
@@ -108,7 +110,8 @@ class Emitter:
             SPAN_NAME,
             context=parent_context,
             kind=SpanKind.INTERNAL,
-            attributes=attributes,
+            # the message and stack trace travel once, in the span's exception event
+            attributes={k: v for k, v in attributes.items() if k not in _EVENT_ONLY_KEYS},
             start_time=record.timestamp_ns or None,
             record_exception=False,
             set_status_on_exception=False,
@@ -160,9 +163,8 @@ class Emitter:
         if span_context.is_valid:
             event["trace_id"] = format(span_context.trace_id, "032x")
             event["span_id"] = format(span_context.span_id, "016x")
-        logger = structlog.get_logger("threadcrash")
         name = _EVENTS.get(record.source, "crash")
         if record.fatal:
-            logger.critical(name, **event)
+            self._structlog_logger.critical(name, **event)
         else:
-            logger.error(name, **event)
+            self._structlog_logger.error(name, **event)
