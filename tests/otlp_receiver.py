@@ -203,7 +203,7 @@ class OtlpReceiver:
     # views
 
     def requests(self, path: str) -> list[Received]:
-        """Return the requests received on ``path`` (``/v1/traces``, ``/v1/logs``, ``/v1/metrics``)."""
+        """Return the requests received on ``path`` (such as ``/v1/logs``)."""
         with self._lock:
             return [item for item in self.received if item.path == path]
 

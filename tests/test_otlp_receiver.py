@@ -1,4 +1,4 @@
-"""The test receiver decodes what the real OTLP/HTTP exporters send, so end-to-end tests trust it."""
+"""The test receiver decodes what the real OTLP/HTTP exporters send, so e2e tests can trust it."""
 
 from __future__ import annotations
 
