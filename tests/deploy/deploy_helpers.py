@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import promql_parser
+import promql_parser  # type: ignore[import-not-found, unused-ignore]
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]

@@ -29,6 +29,9 @@ from typing import IO, Any
 import pytest
 import yaml
 
+# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
+pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
+
 from tests.deploy.deploy_helpers import (
     CRASHES,
     REPO,

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.deploy_helpers import PROMETHEUS_CONFIG, RULE_TESTS_FILE, RULES_FILE, load_yaml
+# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
+pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
+
+from tests.deploy.deploy_helpers import (
+    PROMETHEUS_CONFIG,
+    RULE_TESTS_FILE,
+    RULES_FILE,
+    load_yaml,
+)
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
