@@ -18,6 +18,7 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
+from . import _flush
 from ._internal import record_internal_error
 from ._record import AttributeValue, CrashRecord
 from ._settings import Settings
@@ -65,6 +66,7 @@ class Emitter:
         meter_provider: metrics.MeterProvider | None = None,
         logger_provider: _logs.LoggerProvider | None = None,
     ) -> None:
+        self._given = (tracer_provider, meter_provider, logger_provider)
         self._tracer = trace.get_tracer("threadcrash", __version__, tracer_provider)
         self._logger = _logs.get_logger("threadcrash", __version__, logger_provider=logger_provider)
         meter = metrics.get_meter("threadcrash", __version__, meter_provider)
@@ -74,6 +76,23 @@ class Emitter:
         self._structlog = settings.structlog
         self._structlog_logger = structlog.get_logger("threadcrash")
         self._role = RoleCap(settings.max_thread_roles)
+
+    def providers(self) -> list[object]:
+        """Return the providers records go to: the given ones, else the globals as they are now."""
+        tracer_provider, meter_provider, logger_provider = self._given
+        return [
+            tracer_provider or trace.get_tracer_provider(),
+            meter_provider or metrics.get_meter_provider(),
+            logger_provider or _logs.get_logger_provider(),
+        ]
+
+    def flush(self, timeout: float) -> bool:
+        """Export what is queued, waiting at most ``timeout`` seconds; never raises."""
+        try:
+            return _flush.flush(self.providers(), timeout)
+        except Exception as error:
+            record_internal_error("flush", error)
+            return False
 
     def emit(self, record: CrashRecord) -> None:
         """Span first (its context goes to the counter's exemplar and the log), then the rest."""

@@ -26,6 +26,34 @@ class Reporter:
         self._sink = sink
         self._limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
 
+    def providers(self) -> list[object]:
+        """Return the providers the sink sends to, where it knows them."""
+        providers = getattr(self._sink, "providers", None)
+        return list(providers()) if providers is not None else []
+
+    def flush(self) -> bool:
+        """Export what the sink holds, bounded by ``flush_timeout``; True if all of it went."""
+        flush = getattr(self._sink, "flush", None)
+        if flush is None:
+            return True
+        try:
+            return bool(flush(self.settings.flush_timeout))
+        except Exception as error:
+            record_internal_error("flush", error)
+            return False
+
+    def emit(self, record: CrashRecord) -> bool:
+        """Send a record built elsewhere (a crash file's), with the same guard as :meth:`report`."""
+        if in_emission():
+            return False
+        with emission_guard():
+            try:
+                self._sink.emit(record)
+            except Exception as error:
+                record_internal_error("emit", error)
+                return False
+            return True
+
     def report(
         self,
         exc_type: type[BaseException],

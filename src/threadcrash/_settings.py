@@ -162,6 +162,21 @@ OPTIONS: tuple[Option[Any], ...] = (
         _float_between(0.0, 60.0),
         "Seconds to wait for export when a crash ends the process, and at exit.",
     ),
+    Option(
+        "report_keyboard_interrupt",
+        "THREADCRASH_REPORT_KEYBOARD_INTERRUPT",
+        False,
+        parse_bool,
+        "Report a `KeyboardInterrupt` that ends the process (source `main`) as a crash.",
+    ),
+    Option(
+        "crash_dir",
+        "THREADCRASH_CRASH_DIR",
+        "",
+        str,
+        "Directory of the `fatal` source's crash files (default: `threadcrash` under the "
+        "temporary directory).",
+    ),
 )
 
 _BY_NAME: Mapping[str, Option[Any]] = {option.name: option for option in OPTIONS}
@@ -180,6 +195,8 @@ class Settings:
     structlog: bool | None = None
     max_thread_roles: int = 50
     flush_timeout: float = 3.0
+    report_keyboard_interrupt: bool = False
+    crash_dir: str = ""
 
 
 _warned: set[tuple[str, str]] = set()

@@ -6,7 +6,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .._reporter import Reporter
+from ._asyncio import AsyncioSource
+from ._fatal import FatalSource
+from ._main import MainSource
 from ._thread import ThreadingSource
+from ._unraisable import UnraisableSource
 
 
 class Source(Protocol):
@@ -21,4 +25,8 @@ SourceFactory = Callable[[Reporter], Source]
 
 FACTORIES: dict[str, SourceFactory] = {
     "thread": ThreadingSource,
+    "main": MainSource,
+    "unraisable": UnraisableSource,
+    "asyncio": AsyncioSource,
+    "fatal": FatalSource,
 }

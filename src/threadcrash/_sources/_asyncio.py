@@ -1,0 +1,190 @@
+"""asyncio: exceptions that reach an event loop's exception handler, on any loop class.
+
+Every path to a loop's handler ("Task exception was never retrieved", a failing callback,
+uvloop's own errors) goes through ``loop.call_exception_handler(context)``, looked up on the
+loop's class. So each concrete subclass of ``asyncio.AbstractEventLoop`` gets a wrapper of that
+method: the standard loops through ``BaseEventLoop``, uvloop through ``uvloop.Loop`` (its base is
+an extension type that cannot be patched, its Python subclass can). Classes defined later, such as
+uvloop imported after ``instrument()``, are caught by ``AbstractEventLoop.__init_subclass__``.
+The wrapper reports, then calls the original, which calls the application's handler if one was
+set or else the default handler, exactly as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .. import _format
+from .._internal import record_internal_error
+from .._record import AttributeValue
+from .._reporter import Reporter
+from ._thread import thread_facts
+
+MESSAGE_ATTRIBUTE = "threadcrash.asyncio.message"
+TASK_ATTRIBUTE = "threadcrash.asyncio.task"
+_METHOD = "call_exception_handler"
+_MAX_TEXT = 256
+_BASE = asyncio.AbstractEventLoop
+
+_lock = threading.Lock()
+_handling = threading.local()
+_source: AsyncioSource | None = None
+# class -> the attribute it had in its own __dict__ before (None: it inherited the method)
+_patched: dict[type, Any] = {}
+_wrappers: set[Callable[..., Any]] = set()
+_init_subclass: Any = None
+
+
+def _report(context: object) -> None:
+    source = _source
+    if source is None or not isinstance(context, dict):
+        return
+    exc = context.get("exception")
+    if isinstance(exc, BaseException):
+        source.report(exc, context)
+
+
+def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+    def call_exception_handler(self: Any, context: dict[str, Any]) -> Any:
+        # nested wrappers (a subclass that overrides and calls super()) see one context once
+        handling: set[int] = _handling.__dict__.setdefault("contexts", set())
+        key = id(context)
+        if key in handling:
+            return original(self, context)
+        handling.add(key)
+        try:
+            try:
+                _report(context)
+            except Exception as error:
+                record_internal_error("asyncio exception handler", error)
+            return original(self, context)
+        finally:
+            handling.discard(key)
+
+    call_exception_handler.__wrapped__ = original  # type: ignore[attr-defined]
+    call_exception_handler.__qualname__ = getattr(original, "__qualname__", _METHOD)
+    _wrappers.add(call_exception_handler)
+    return call_exception_handler
+
+
+def _owner(cls: type) -> type | None:
+    for klass in cls.__mro__:
+        if _METHOD in vars(klass):
+            return klass
+    return None
+
+
+def _patch(cls: type) -> None:
+    """Wrap ``cls``'s method unless it already reaches one of our wrappers."""
+    if cls is _BASE or cls in _patched:
+        return
+    owner = _owner(cls)
+    if owner is None or owner is _BASE or vars(owner)[_METHOD] in _wrappers:
+        return
+    if owner is not cls and owner in _patched:
+        return
+    own = vars(cls).get(_METHOD)
+    try:
+        setattr(cls, _METHOD, _wrap(getattr(cls, _METHOD)))
+    except (TypeError, AttributeError):
+        return  # an extension type: its Python subclasses get the wrapper instead
+    _patched[cls] = own
+
+
+def _subclasses(root: type) -> list[type]:
+    """Every subclass of ``root``, parents before children."""
+    order: list[type] = []
+    seen: set[type] = set()
+    pending = [root]
+    while pending:
+        cls = pending.pop(0)
+        sub: type
+        for sub in type.__subclasses__(cls):
+            if sub not in seen:
+                seen.add(sub)
+                order.append(sub)
+                pending.append(sub)
+    return order
+
+
+def _on_subclass(cls: type[Any], /, **kwargs: Any) -> None:
+    super(_BASE, cls).__init_subclass__(**kwargs)
+    try:
+        with _lock:
+            if _init_subclass is not None:
+                _patch(cls)
+    except Exception as error:
+        record_internal_error("asyncio loop class", error)
+
+
+def _patch_all() -> None:
+    global _init_subclass
+    if _init_subclass is None:
+        _init_subclass = classmethod(_on_subclass)
+        _BASE.__init_subclass__ = _init_subclass  # type: ignore[method-assign]
+    for cls in _subclasses(_BASE):
+        _patch(cls)
+
+
+def _restore_all() -> None:
+    global _init_subclass
+    if _init_subclass is not None and vars(_BASE).get("__init_subclass__") is _init_subclass:
+        del _BASE.__init_subclass__
+        _init_subclass = None
+    for cls, own in list(_patched.items()):
+        if vars(cls).get(_METHOD) not in _wrappers:
+            continue  # replaced since: ours stays inert in the chain
+        if own is None:
+            delattr(cls, _METHOD)
+        else:
+            setattr(cls, _METHOD, own)
+        del _patched[cls]
+
+
+def _describe_task(context: dict[str, Any]) -> str | None:
+    future = context.get("future") or context.get("task")
+    if not isinstance(future, asyncio.Task):
+        return None
+    name = future.get_name()
+    return _format.truncate(_format.clean(name), _MAX_TEXT) if type(name) is str else None
+
+
+class AsyncioSource:
+    """Reports every exception passed to a loop's ``call_exception_handler``."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+
+    def install(self) -> None:
+        global _source
+        with _lock:
+            _source = self
+            _patch_all()
+
+    def uninstall(self) -> None:
+        global _source
+        with _lock:
+            if _source is self:
+                _source = None
+                _restore_all()
+
+    def report(self, exc: BaseException, context: dict[str, Any]) -> None:
+        """Hand the facts of one handler call to the reporter."""
+        extra: dict[str, AttributeValue] = {}
+        message = context.get("message")
+        if type(message) is str:
+            extra[MESSAGE_ATTRIBUTE] = _format.truncate(_format.clean(message), _MAX_TEXT)
+        task = _describe_task(context)
+        if task is not None:
+            extra[TASK_ATTRIBUTE] = task
+        self._reporter.report(
+            type(exc),
+            exc,
+            exc.__traceback__,
+            source="asyncio",
+            thread=thread_facts(None),
+            extra=extra,
+        )

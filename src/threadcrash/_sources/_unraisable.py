@@ -1,0 +1,86 @@
+"""``sys.unraisablehook``: ``_thread`` thread crashes, ``__del__`` and finalizer errors."""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from .. import _format
+from .._internal import record_internal_error
+from .._record import AttributeValue
+from .._reporter import Reporter
+from ._thread import thread_facts
+
+MESSAGE_ATTRIBUTE = "threadcrash.unraisable.message"
+OBJECT_ATTRIBUTE = "threadcrash.unraisable.object"
+DEFAULT_MESSAGE = "Exception ignored in"
+_MAX_DESCRIPTION = 256
+_NAMED = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type)
+
+
+def _text(value: object) -> str | None:
+    return value if type(value) is str else None
+
+
+def describe(obj: object) -> str:
+    """``<module.Type object at 0x...>``: built from the type and ``id()`` only, never ``repr()``.
+
+    Functions, methods and classes also give their own ``__qualname__`` when it is a real
+    string, since "which ``__del__``" is the useful part. Never raises; bounded in length.
+    """
+    try:
+        kind = type(obj)
+        type_text = _format.type_name(kind)  # type: ignore[arg-type]
+        name = _text(getattr(obj, "__qualname__", None)) if isinstance(obj, _NAMED) else None
+        if name is not None:
+            text = f"<{type_text} {name} at {id(obj):#x}>"
+        else:
+            text = f"<{type_text} object at {id(obj):#x}>"
+        return _format.truncate(_format.clean(text), _MAX_DESCRIPTION)
+    except Exception:
+        return "<object>"
+
+
+class UnraisableSource:
+    """Installed as ``sys.unraisablehook`` itself; chains the previous hook with the same args."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._chain = reporter.settings.chain
+        self._previous: Any = None
+        self.active = False
+
+    def install(self) -> None:
+        self._previous = sys.unraisablehook
+        sys.unraisablehook = self
+        self.active = True
+
+    def uninstall(self) -> None:
+        self.active = False
+        if sys.unraisablehook is self:
+            sys.unraisablehook = self._previous
+
+    def __call__(self, unraisable: Any) -> None:
+        reported = False
+        if self.active and unraisable.exc_type is not None:
+            try:
+                message = _text(unraisable.err_msg) or DEFAULT_MESSAGE
+                extra: dict[str, AttributeValue] = {
+                    MESSAGE_ATTRIBUTE: _format.truncate(_format.clean(message), _MAX_DESCRIPTION)
+                }
+                if unraisable.object is not None:
+                    extra[OBJECT_ATTRIBUTE] = describe(unraisable.object)
+                reported = self._reporter.report(
+                    unraisable.exc_type,
+                    unraisable.exc_value,
+                    unraisable.exc_traceback,
+                    source="unraisable",
+                    thread=thread_facts(None),
+                    extra=extra,
+                )
+            except Exception as error:
+                record_internal_error("sys.unraisablehook", error)
+        if self._chain or not reported:
+            previous = self._previous or sys.__unraisablehook__
+            previous(unraisable)
