@@ -432,3 +432,15 @@ def test_message_limit_option_bounds_every_signal(otel: Otel) -> None:
     assert len(str(span.events[0].attributes["exception.message"])) == 100
     [log] = otel.logs()
     assert len(log.body) == 100
+
+
+def test_the_instrumentor_is_the_same_switch(otel: Otel) -> None:
+    """``ThreadCrashInstrumentor().instrument(...)`` and ``threadcrash.instrument`` are one state."""
+    instrumentor = threadcrash.ThreadCrashInstrumentor()
+    instrumentor.instrument(**otel.providers)
+    threadcrash.instrument(**otel.providers)  # already on: changes nothing
+    run_thread(crash)
+    assert otel.total() == 1
+    threadcrash.uninstrument()
+    assert not instrumentor.is_instrumented_by_opentelemetry
+    assert threading.excepthook is threading.__excepthook__
