@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Generic, TypeVar
 
+from ._filter import BeforeEmit, import_callable
 from ._record import SOURCES
+from ._redact import compile_patterns, parse_patterns
 
 T = TypeVar("T")
 
@@ -90,6 +93,7 @@ class Option(Generic[T]):
     parse: Callable[[str], T]
     doc: str
     otel_env: str | None = None
+    shown_default: str | None = None
 
 
 DEFAULT_SOURCES = frozenset({"thread", "main", "unraisable", "asyncio"})
@@ -177,6 +181,54 @@ OPTIONS: tuple[Option[Any], ...] = (
         "Directory of the `fatal` source's crash files (default: `threadcrash` under the "
         "temporary directory).",
     ),
+    Option(
+        "rate_limit",
+        "THREADCRASH_RATE_LIMIT",
+        1.0,
+        _float_between(0.0, 1e6),
+        "Storm control: reports (spans, log records, structlog events) per second per "
+        "fingerprint once the burst is spent; `0` turns it off. The counter is never limited.",
+    ),
+    Option(
+        "burst",
+        "THREADCRASH_BURST",
+        10,
+        _int_between(1, 1_000_000),
+        "Storm control: reports of one fingerprint let through at once before the rate applies.",
+    ),
+    Option(
+        "summary_interval",
+        "THREADCRASH_SUMMARY_INTERVAL",
+        60.0,
+        _float_between(1.0, 86400.0),
+        "Storm control: longest wait, in seconds, before suppressed crashes of a fingerprint "
+        "are summed up in a summary event (told on that fingerprint's next crash).",
+    ),
+    Option(
+        "redact",
+        "THREADCRASH_REDACT",
+        (),
+        parse_patterns,
+        "Extra redaction patterns for messages and stack traces: one regular expression, or a "
+        "JSON list of them; a group named `secret` (or else the first group) is replaced.",
+        shown_default="none",
+    ),
+    Option(
+        "redact_defaults",
+        "THREADCRASH_REDACT_DEFAULTS",
+        True,
+        parse_bool,
+        "Redact passwords, secrets, tokens, API keys, bearer tokens and URL credentials.",
+    ),
+    Option(
+        "before_emit",
+        "THREADCRASH_BEFORE_EMIT",
+        None,
+        import_callable,
+        "`module:function` called with each report's `CrashRecord` before any signal; it "
+        "returns the record, an edited copy (`dataclasses.replace`) or None to drop it.",
+        shown_default="none",
+    ),
 )
 
 _BY_NAME: Mapping[str, Option[Any]] = {option.name: option for option in OPTIONS}
@@ -197,6 +249,12 @@ class Settings:
     flush_timeout: float = 3.0
     report_keyboard_interrupt: bool = False
     crash_dir: str = ""
+    rate_limit: float = 1.0
+    burst: int = 10
+    summary_interval: float = 60.0
+    redact: tuple[re.Pattern[str], ...] = ()
+    redact_defaults: bool = True
+    before_emit: BeforeEmit | None = None
 
 
 _warned: set[tuple[str, str]] = set()
@@ -236,7 +294,8 @@ def _from_environment(option: Option[T], environ: Mapping[str, str]) -> tuple[bo
         try:
             return True, option.parse(raw)
         except BadValue as error:
-            warn_bad_value(variable, raw, str(error), option.default)
+            shown = option.default if option.shown_default is None else option.shown_default
+            warn_bad_value(variable, raw, str(error), shown)
             return False, option.default
     return False, option.default
 
@@ -267,6 +326,10 @@ def _check_keyword(option: Option[Any], value: object) -> object:
             raise ValueError(f"threadcrash: {option.name}={value!r}: {error}") from None
     if option.name == "sources" and isinstance(value, (set, frozenset, list, tuple)):
         return parse_sources(",".join(str(item) for item in value))
+    if option.name == "redact" and isinstance(value, (list, tuple)):
+        return compile_patterns(value)
+    if option.name == "before_emit" and value is not None and not callable(value):
+        raise TypeError(f"threadcrash: before_emit must be callable, not {value!r}")
     if (
         isinstance(value, (int, float))
         and not isinstance(value, bool)

@@ -1,0 +1,101 @@
+"""What the user controls between the record and the signals: redaction, then ``before_emit``."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+
+from . import _format
+from ._internal import record_internal_error
+from ._record import CrashRecord, Limits
+from ._redact import Redactor
+
+BeforeEmit = Callable[[CrashRecord], "CrashRecord | None"]
+
+
+def import_callable(text: str) -> BeforeEmit:
+    """``package.module:function`` (attribute paths allowed after the colon), imported now."""
+    from ._settings import BadValue
+
+    module_name, colon, attribute = text.strip().partition(":")
+    if not colon or not module_name or not attribute:
+        raise BadValue("expected module:function")
+    try:
+        target: object = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except Exception as error:
+        raise BadValue(f"cannot import it ({type(error).__name__}: {error})") from None
+    if not callable(target):
+        raise BadValue("it is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+class ReportFilter:
+    """Redacts, then hands the record to ``before_emit``; the result stays within the limits.
+
+    If ``before_emit`` raises or returns something other than a record or None, the redacted
+    record goes out unedited and the first such error is recorded (once per installation).
+    """
+
+    def __init__(self, redactor: Redactor, before_emit: BeforeEmit | None, limits: Limits) -> None:
+        self._redactor = redactor
+        self._before_emit = before_emit
+        self._limits = limits
+        self._callback_failed = False
+
+    def __call__(self, record: CrashRecord) -> CrashRecord | None:
+        if self._redactor:
+            record = self._redact(record)
+        if self._before_emit is None:
+            return record
+        try:
+            edited = self._before_emit(record)
+            if edited is None:
+                return None
+            if not isinstance(edited, CrashRecord):
+                raise TypeError(
+                    f"before_emit must return a CrashRecord or None, not {type(edited).__name__}"
+                )
+            return edited if edited is record else self._bound(edited)
+        except Exception as error:
+            if not self._callback_failed:
+                self._callback_failed = True
+                record_internal_error("before_emit", error)
+            return record
+
+    def _redact(self, record: CrashRecord) -> CrashRecord:
+        redact = self._redactor
+        changes: dict[str, object] = {}
+        message = redact(record.exception_message)
+        if message != record.exception_message:
+            changes["exception_message"] = message
+        stacktrace = redact(record.exception_stacktrace)
+        if stacktrace != record.exception_stacktrace:
+            changes["exception_stacktrace"] = stacktrace
+        if any(isinstance(value, str) for value in record.extra.values()):
+            extra = {
+                key: redact(value) if isinstance(value, str) else value
+                for key, value in record.extra.items()
+            }
+            if extra != record.extra:
+                changes["extra"] = extra
+        if not changes:
+            return record
+        return self._bound(dataclasses.replace(record, **changes))  # type: ignore[arg-type]
+
+    def _bound(self, record: CrashRecord) -> CrashRecord:
+        """A pattern or a callback may lengthen the text; the limits hold all the same."""
+        message = _format.clean(_format.truncate(record.exception_message, self._limits.message))
+        stacktrace = _format.clean(
+            _format.truncate_head(record.exception_stacktrace, self._limits.stacktrace)
+        )
+        if (
+            message is record.exception_message
+            and stacktrace is record.exception_stacktrace
+        ):
+            return record
+        return dataclasses.replace(
+            record, exception_message=message, exception_stacktrace=stacktrace
+        )
