@@ -19,13 +19,19 @@ from opentelemetry.trace import (
 )
 
 from . import _flush
+from ._filter import ReportFilter
+from ._gate import Gate, Summary
 from ._internal import record_internal_error
-from ._record import AttributeValue, CrashRecord
+from ._record import AttributeValue, CrashRecord, Limits
+from ._redact import Redactor
 from ._settings import Settings
 from ._version import __version__
 
 SPAN_NAME = "threadcrash.crash"
 COUNTER_NAME = "threadcrash.crashes"
+SUPPRESSED_NAME = "threadcrash.suppressed"
+SUPPRESSED_EVENT = "threadcrash.suppressed"
+SUPPRESSED_EVENT_TEXT = "crashes suppressed"
 OTHER_ROLE = "other"
 _EVENTS = {
     "thread": "thread crashed",
@@ -76,6 +82,21 @@ class Emitter:
         self._structlog = settings.structlog
         self._structlog_logger = structlog.get_logger("threadcrash")
         self._role = RoleCap(settings.max_thread_roles)
+        self._suppressed = meter.create_counter(
+            SUPPRESSED_NAME,
+            unit="{crash}",
+            description="Crashes counted but not logged or traced (storm control, before_emit)",
+        )
+        self._gate = (
+            Gate(settings.rate_limit, settings.burst, settings.summary_interval)
+            if settings.rate_limit > 0
+            else None
+        )
+        self._filter = ReportFilter(
+            Redactor(settings.redact, settings.redact_defaults),
+            settings.before_emit,
+            Limits(settings.max_message_length, settings.max_stacktrace_length),
+        )
 
     def providers(self) -> list[object]:
         """Return the providers records go to: the given ones, else the globals as they are now."""
@@ -95,7 +116,83 @@ class Emitter:
             return False
 
     def emit(self, record: CrashRecord) -> None:
-        """Span first (its context goes to the counter's exemplar and the log), then the rest."""
+        """Count every crash; past the storm gate and the filter, report it on every signal."""
+        if self._gate is not None and not record.fatal:
+            allowed, summaries = self._gate.admit(
+                record.fingerprint, record.exception_type, record.source
+            )
+            for summary in summaries:
+                self.summarize(summary)
+            if not allowed:
+                self._hold_back(record, "rate_limit")
+                return
+        try:
+            edited = self._filter(record)
+        except Exception as error:  # a redaction bug: better no report than an unredacted one
+            record_internal_error("redaction", error)
+            self._hold_back(record, "error")
+            return
+        if edited is None:
+            self._hold_back(record, "before_emit")
+            return
+        self._report(edited, record)
+
+    def _hold_back(self, record: CrashRecord, reason: str) -> None:
+        try:
+            self._count(record, Context())
+        except Exception as error:
+            record_internal_error("counter", error)
+        try:
+            self._suppressed.add(
+                1,
+                {
+                    "error.type": record.exception_type,
+                    "threadcrash.source": record.source,
+                    "threadcrash.reason": reason,
+                },
+            )
+        except Exception as error:
+            record_internal_error("suppressed counter", error)
+
+    def summarize(self, summary: Summary) -> None:
+        """Tell how many crashes of one fingerprint were held back: a log record and structlog."""
+        attributes: dict[str, AttributeValue] = {
+            "exception.type": summary.exception_type,
+            "threadcrash.source": summary.source,
+            "threadcrash.fingerprint": summary.fingerprint,
+            "threadcrash.suppressed.count": summary.suppressed,
+            "threadcrash.suppressed.seconds": round(summary.seconds, 3),
+        }
+        try:
+            self._logger.emit(
+                observed_timestamp=time.time_ns(),
+                severity_number=SeverityNumber.WARN,
+                severity_text="WARN",
+                body=summary.text(),
+                attributes=attributes,
+                event_name=SUPPRESSED_EVENT,
+            )
+        except Exception as error:
+            record_internal_error("summary log record", error)
+        try:
+            if self._structlog is True or (self._structlog is None and structlog.is_configured()):
+                self._structlog_logger.warning(
+                    SUPPRESSED_EVENT_TEXT, summary=summary.text(), **attributes
+                )
+        except Exception as error:
+            record_internal_error("summary structlog", error)
+
+    def flush_summaries(self) -> None:
+        """Tell every pending summary now (at ``uninstrument()``)."""
+        if self._gate is not None:
+            for summary in self._gate.drain():
+                self.summarize(summary)
+
+    def _report(self, record: CrashRecord, original: CrashRecord) -> None:
+        """Span first (its context goes to the counter's exemplar and the log), then the rest.
+
+        The counter takes the record as it came, so ``before_emit`` cannot change what is counted.
+        """
         attributes = record.attributes()
         context = Context()
         try:
@@ -103,7 +200,7 @@ class Emitter:
         except Exception as error:
             record_internal_error("span", error)
         try:
-            self._count(record, context)
+            self._count(original, context)
         except Exception as error:
             record_internal_error("counter", error)
         try:

@@ -29,7 +29,7 @@ def import_callable(text: str) -> BeforeEmit:
         raise BadValue(f"cannot import it ({type(error).__name__}: {error})") from None
     if not callable(target):
         raise BadValue("it is not callable")
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 class ReportFilter:
@@ -91,10 +91,7 @@ class ReportFilter:
         stacktrace = _format.clean(
             _format.truncate_head(record.exception_stacktrace, self._limits.stacktrace)
         )
-        if (
-            message is record.exception_message
-            and stacktrace is record.exception_stacktrace
-        ):
+        if message is record.exception_message and stacktrace is record.exception_stacktrace:
             return record
         return dataclasses.replace(
             record, exception_message=message, exception_stacktrace=stacktrace

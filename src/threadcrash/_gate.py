@@ -20,18 +20,18 @@ NO_SUMMARIES: tuple[Summary, ...] = ()
 
 
 class Summary(NamedTuple):
-    """``count`` crashes of one fingerprint were held back over the last ``seconds``."""
+    """``suppressed`` crashes of one fingerprint were held back over the last ``seconds``."""
 
     fingerprint: str
     exception_type: str
     source: str
-    count: int
+    suppressed: int
     seconds: float
 
     def text(self) -> str:
         """The sentence a human reads."""
-        plural = "crash" if self.count == 1 else "crashes"
-        return f"{self.count} {plural} like this suppressed in the last {self.seconds:.0f} s"
+        plural = "crash" if self.suppressed == 1 else "crashes"
+        return f"{self.suppressed} {plural} like this suppressed in the last {self.seconds:.0f} s"
 
 
 class _Bucket:

@@ -8,6 +8,7 @@ from typing import Any
 
 from . import _parent, _settings
 from ._emit import Emitter
+from ._internal import emission_guard, record_internal_error
 from ._reporter import Reporter
 from ._sources import FACTORIES, Source
 
@@ -20,6 +21,7 @@ class Installation:
     reporter: Reporter
     sources: list[Source]
     parent_capture: bool
+    emitter: Emitter | None = None
 
 
 _lock = threading.RLock()
@@ -54,7 +56,7 @@ def install(
         parent_capture = settings.capture_parent and "thread" in settings.sources
         if parent_capture:
             _parent.install()
-        _current = Installation(settings, reporter, sources, parent_capture)
+        _current = Installation(settings, reporter, sources, parent_capture, emitter=emitter)
 
 
 def uninstall() -> None:
@@ -68,3 +70,14 @@ def uninstall() -> None:
             _parent.uninstall()
         for source in reversed(installation.sources):
             source.uninstall()
+        if installation.emitter is not None:
+            _flush_summaries(installation.emitter)
+
+
+def _flush_summaries(emitter: Emitter) -> None:
+    """Storm control's last word: what it held back since its last summary."""
+    with emission_guard():
+        try:
+            emitter.flush_summaries()
+        except Exception as error:
+            record_internal_error("summaries", error)

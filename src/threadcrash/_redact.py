@@ -7,6 +7,7 @@ match.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -105,7 +106,7 @@ class Redactor:
             if group is None:
                 text = pattern.sub(REDACTED, text)
             else:
-                text = pattern.sub(lambda match, g=group: _blank(match, g), text)
+                text = pattern.sub(functools.partial(_blank, group=group), text)
         return text
 
 

@@ -1,0 +1,310 @@
+"""Storm control: logs, spans and structlog events are rate-limited per fingerprint; counts not."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from typing import Any
+
+import pytest
+
+import threadcrash
+from tests.conftest import Otel
+from tests.helpers import run_thread
+from threadcrash import _lifecycle
+from threadcrash._gate import Gate, Summary
+
+
+class Clock:
+    """A hand-driven monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def crash() -> None:
+    raise ValueError("storm")
+
+
+def other_crash() -> None:
+    raise ValueError("another kind of storm")
+
+
+def crash_in_threads(target: Any, count: int) -> None:
+    """``count`` real threads crash at once (bounded wait)."""
+    barrier = threading.Barrier(count, timeout=20)
+
+    def run() -> None:
+        barrier.wait()
+        target()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+
+
+def suppressed_counts(otel: Otel) -> dict[frozenset[Any], int]:
+    return otel.counts("threadcrash.suppressed")
+
+
+def summaries(otel: Otel) -> list[Any]:
+    return [log for log in otel.logs() if log.event_name == "threadcrash.suppressed"]
+
+
+def crash_logs(otel: Otel) -> list[Any]:
+    return [log for log in otel.logs() if log.event_name == "exception"]
+
+
+# --- the bucket, with a hand-driven clock ---------------------------------------------------
+
+
+def test_the_burst_passes_then_the_rest_is_held_back() -> None:
+    """With no time passing, exactly ``burst`` crashes of one fingerprint are let through."""
+    gate = Gate(rate=1.0, burst=3, summary_interval=60, clock=Clock())
+    decisions = [gate.admit("f", "ValueError", "thread")[0] for _ in range(10)]
+    assert decisions == [True] * 3 + [False] * 7
+
+
+def test_tokens_come_back_at_the_rate() -> None:
+    """After the burst, one crash per ``1/rate`` seconds is let through again."""
+    clock = Clock()
+    gate = Gate(rate=2.0, burst=1, summary_interval=60, clock=clock)
+    assert gate.admit("f", "E", "thread")[0]
+    assert not gate.admit("f", "E", "thread")[0]
+    clock.now += 0.49
+    assert not gate.admit("f", "E", "thread")[0]
+    clock.now += 0.02
+    assert gate.admit("f", "E", "thread")[0]
+
+
+def test_the_next_allowed_crash_brings_the_summary() -> None:
+    """What was held back is told, once, with the next crash of that fingerprint let through."""
+    clock = Clock()
+    gate = Gate(rate=0.1, burst=1, summary_interval=600, clock=clock)
+    gate.admit("f", "KeyError", "thread")
+    for _ in range(4):
+        clock.now += 1
+        assert gate.admit("f", "KeyError", "thread") == (False, ())
+    clock.now += 10
+    assert gate.admit("f", "KeyError", "thread") == (
+        True,
+        (Summary("f", "KeyError", "thread", 4, 13.0),),
+    )
+    assert gate.admit("f", "KeyError", "thread") == (False, ())
+
+
+def test_a_summary_is_due_after_the_interval_even_if_nothing_is_let_through() -> None:
+    """A very low rate still gives a summary every ``summary_interval`` of continued crashes."""
+    clock = Clock()
+    gate = Gate(rate=0.0001, burst=1, summary_interval=30, clock=clock)
+    gate.admit("f", "E", "thread")
+    gate.admit("f", "E", "thread")  # held back from now on
+    clock.now += 29
+    assert gate.admit("f", "E", "thread") == (False, ())
+    clock.now += 1
+    allowed, due = gate.admit("f", "E", "thread")
+    assert not allowed
+    assert due == (Summary("f", "E", "thread", 3, 30.0),)
+    assert gate.drain() == []
+
+
+def test_the_summary_text_reads_as_a_sentence() -> None:
+    """The summary's body says how many and over how long."""
+    assert Summary("f", "E", "thread", 45, 12.4).text() == (
+        "45 crashes like this suppressed in the last 12 s"
+    )
+    assert Summary("f", "E", "thread", 1, 0.2).text() == (
+        "1 crash like this suppressed in the last 0 s"
+    )
+
+
+def test_fingerprints_are_bounded_and_the_least_recently_seen_goes_first() -> None:
+    """The table never outgrows its capacity; an evicted fingerprint's summary is told then."""
+    clock = Clock()
+    gate = Gate(rate=1.0, burst=1, summary_interval=60, capacity=3, clock=clock)
+    gate.admit("a", "E", "thread")
+    gate.admit("a", "E", "thread")  # one of "a" held back
+    gate.admit("b", "E", "thread")
+    gate.admit("c", "E", "thread")
+    gate.admit("a", "E", "thread")  # "a" seen again: "b" is now the oldest
+    assert len(gate) == 3
+    assert gate.admit("d", "E", "thread") == (True, ())  # "b" evicted, nothing pending
+    assert len(gate) == 3
+    clock.now += 0.5
+    allowed, due = gate.admit("e", "E", "thread")  # "c" evicted
+    assert allowed
+    assert due == ()
+    allowed, due = gate.admit("f", "E", "thread")  # "a" evicted, with 2 held back
+    assert allowed
+    assert due == (Summary("a", "E", "thread", 2, 0.5),)
+    assert len(gate) == 3
+
+
+def test_the_gate_holds_only_strings_and_numbers() -> None:
+    """Nothing but str, int and float lives in the suppression state."""
+    gate = Gate(rate=1.0, burst=1, summary_interval=60)
+    for index in range(50):
+        gate.admit(f"f{index % 7}", "ValueError", "thread")
+    for fingerprint, bucket in gate._buckets.items():
+        assert type(fingerprint) is str
+        for name in bucket.__slots__:
+            assert type(getattr(bucket, name)) in (str, int, float)
+
+
+def test_concurrent_admissions_let_exactly_the_burst_through() -> None:
+    """Eight threads racing on one fingerprint: the bucket is never overdrawn."""
+    gate = Gate(rate=0.0001, burst=25, summary_interval=3600)
+    allowed: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8, timeout=10)
+
+    def admit_many() -> None:
+        start.wait()
+        for _ in range(100):
+            ok = gate.admit("f", "E", "thread")[0]
+            with lock:
+                allowed.append(ok)
+
+    threads = [threading.Thread(target=admit_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(allowed) == 800
+    assert sum(allowed) == 25
+
+
+# --- the gate in front of the signals, with real threads ------------------------------------
+
+
+def test_a_storm_is_counted_exactly_and_reported_within_the_burst(
+    otel: Otel, captured_structlog: list[dict[str, Any]]
+) -> None:
+    """60 crashes of one kind: the counter says 60; 5 spans, logs, structlog events; 55 held."""
+    threadcrash.instrument(burst=5, rate_limit=0.001, chain=False, **otel.providers)
+    crash_in_threads(crash, 60)
+    assert otel.total() == 60
+    assert len(otel.spans()) == 5
+    assert len(crash_logs(otel)) == 5
+    assert len(captured_structlog) == 5
+    assert suppressed_counts(otel) == {
+        frozenset(
+            {
+                ("error.type", "ValueError"),
+                ("threadcrash.source", "thread"),
+                ("threadcrash.reason", "rate_limit"),
+            }
+        ): 55
+    }
+
+
+def test_each_fingerprint_has_its_own_budget(otel: Otel) -> None:
+    """A storm of one kind of crash does not silence another kind."""
+    threadcrash.instrument(burst=2, rate_limit=0.001, chain=False, **otel.providers)
+    crash_in_threads(crash, 20)
+    crash_in_threads(other_crash, 3)
+    assert otel.total() == 23
+    functions = sorted(str((span.attributes or {})["code.function.name"]) for span in otel.spans())
+    assert functions == ["crash", "crash", "other_crash", "other_crash"]
+    assert otel.total("threadcrash.suppressed") == 19
+
+
+def test_uninstrument_tells_what_was_held_back(
+    otel: Otel, captured_structlog: list[dict[str, Any]]
+) -> None:
+    """The last word: a summary event per fingerprint with crashes still untold."""
+    threadcrash.instrument(burst=1, rate_limit=0.001, chain=False, **otel.providers)
+    crash_in_threads(crash, 8)
+    [span] = otel.spans()
+    assert summaries(otel) == []
+    threadcrash.uninstrument()
+    [summary] = summaries(otel)
+    assert summary.body.startswith("7 crashes like this suppressed in the last ")
+    assert summary.attributes["threadcrash.suppressed.count"] == 7
+    assert summary.attributes["exception.type"] == "ValueError"
+    assert summary.attributes["threadcrash.source"] == "thread"
+    assert span.attributes is not None
+    fingerprint = span.attributes["threadcrash.fingerprint"]
+    assert summary.attributes["threadcrash.fingerprint"] == fingerprint
+    assert summary.severity_text == "WARN"
+    [event] = [event for event in captured_structlog if event["event"] == "crashes suppressed"]
+    assert event["_level"] == "warning"
+    assert event["threadcrash.suppressed.count"] == 7
+    assert event["summary"] == summary.body
+
+
+def test_the_summary_rides_on_the_next_report_let_through(otel: Otel) -> None:
+    """Once tokens come back, the next crash of the kind brings the summary along."""
+    threadcrash.instrument(burst=1, rate_limit=1.0, chain=False, **otel.providers)
+    installation = _lifecycle.current()
+    assert installation is not None
+    assert installation.emitter is not None
+    gate = installation.emitter._gate
+    assert gate is not None
+    clock = Clock()
+    gate._clock = clock
+    for _ in range(4):
+        run_thread(crash)
+    assert summaries(otel) == []
+    clock.now += 2
+    run_thread(crash)
+    [summary] = summaries(otel)
+    assert summary.attributes["threadcrash.suppressed.count"] == 3
+    assert len(otel.spans()) == 2
+    assert otel.total() == 5
+
+
+def test_rate_limit_zero_turns_storm_control_off(otel: Otel) -> None:
+    """``rate_limit=0``: every crash is reported on every signal."""
+    threadcrash.instrument(rate_limit=0, chain=False, **otel.providers)
+    crash_in_threads(crash, 40)
+    assert otel.total() == 40
+    assert len(otel.spans()) == 40
+    assert len(crash_logs(otel)) == 40
+    assert otel.total("threadcrash.suppressed") == 0
+
+
+def test_storm_settings_come_from_the_environment(
+    otel: Otel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``THREADCRASH_RATE_LIMIT`` and ``THREADCRASH_BURST`` configure the bucket."""
+    monkeypatch.setenv("THREADCRASH_BURST", "3")
+    monkeypatch.setenv("THREADCRASH_RATE_LIMIT", "0.001")
+    threadcrash.instrument(chain=False, **otel.providers)
+    crash_in_threads(crash, 10)
+    assert len(otel.spans()) == 3
+    assert otel.total() == 10
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("THREADCRASH_RATE_LIMIT", "fast"),
+        ("THREADCRASH_RATE_LIMIT", "-1"),
+        ("THREADCRASH_BURST", "0"),
+        ("THREADCRASH_SUMMARY_INTERVAL", "soon"),
+    ],
+)
+def test_a_bad_storm_setting_warns_once_and_keeps_the_default(
+    otel: Otel, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """One warning naming variable and value; storm control keeps its defaults (burst 10)."""
+    monkeypatch.setenv(variable, value)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threadcrash.instrument(chain=False, **otel.providers)
+        threadcrash.uninstrument()
+        threadcrash.instrument(chain=False, **otel.providers)
+    messages = [str(item.message) for item in caught]
+    assert len(messages) == 1
+    assert variable in messages[0]
+    assert repr(value) in messages[0]
+    crash_in_threads(crash, 12)
+    assert len(otel.spans()) == 10
+    assert otel.total() == 12
