@@ -78,7 +78,8 @@ def main() -> None:
         logger_factory=structlog.PrintLoggerFactory(io.StringIO()),
         cache_logger_on_first_use=True,
     )
-    threadcrash.instrument(chain=False, **providers())
+    # storm control off (rate_limit=0): every one of the repeated crashes is reported in full
+    threadcrash.instrument(chain=False, rate_limit=0, **providers())
     print(f"python {sys.version.split()[0]}; per crash, microseconds (median of 30 rounds)")
     print(f"{'frames':>8} {'CPython hook':>14} {'threadcrash':>12} {'ratio':>7}")
     with open(os.devnull, "w") as devnull:
