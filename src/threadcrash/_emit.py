@@ -18,7 +18,7 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
-from . import _flush
+from . import _flush, _fork
 from ._filter import ReportFilter
 from ._gate import Gate, Summary
 from ._internal import record_internal_error
@@ -79,6 +79,7 @@ class Emitter:
         self._counter = meter.create_counter(
             COUNTER_NAME, unit="{crash}", description="Uncaught exceptions reported by threadcrash"
         )
+        _fork.track(self._counter)
         self._structlog = settings.structlog
         self._structlog_logger = structlog.get_logger("threadcrash")
         self._role = RoleCap(settings.max_thread_roles)
