@@ -53,6 +53,7 @@ FIRST = {"value": 3, "pool": 2}  # crashes before Prometheus' first look
 SECOND = {"value": 40}  # then a burst: a rate, and a spike for the critical alert
 TOTAL = sum(FIRST.values()) + sum(SECOND.values())
 CHILD = Path(__file__).with_name("e2e_child.py")
+RATE_LIMIT_ENV = {"THREADCRASH_RATE_LIMIT": "1", "THREADCRASH_BURST": "5"}
 DEADLINE = 60.0  # seconds, for any one wait below
 
 
@@ -138,6 +139,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     metrics_port, prometheus_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+    # Storm control on: the SECOND burst of one fingerprint is mostly rate-limited, so the
+    # suppressed panels have data, and the crash counts below must stay exact all the same.
+    env.update(RATE_LIMIT_ENV)
     with (tmp / "child.stderr").open("w") as child_stderr:
         child = subprocess.Popen(
             [
@@ -251,6 +255,14 @@ def test_crash_counts_are_exact(stack: Stack) -> None:
     for s in series:
         assert s["metric"]["service_name"] == SERVICE
         assert s["metric"]["deployment_environment_name"] == ENVIRONMENT
+
+
+def test_suppressed_reports_are_counted(stack: Stack) -> None:
+    """With a rate limit of 1/s, most of a 40-crash burst is suppressed, and that is counted."""
+    if not _suppression_implemented():
+        pytest.skip("threadcrash has no storm control yet (THREADCRASH_RATE_LIMIT)")
+    suppressed = stack.scalar(f"sum({SUPPRESSED})")
+    assert 0 < suppressed < TOTAL
 
 
 def test_dashboard_totals_and_alert_value_are_exact(stack: Stack) -> None:
