@@ -435,7 +435,7 @@ def test_message_limit_option_bounds_every_signal(otel: Otel) -> None:
 
 
 def test_the_instrumentor_is_the_same_switch(otel: Otel) -> None:
-    """``ThreadCrashInstrumentor().instrument(...)`` and ``threadcrash.instrument`` are one state."""
+    """The instrumentor and ``threadcrash.instrument`` share one on/off state."""
     instrumentor = threadcrash.ThreadCrashInstrumentor()
     instrumentor.instrument(**otel.providers)
     threadcrash.instrument(**otel.providers)  # already on: changes nothing
