@@ -27,21 +27,33 @@ pytestmark = pytest.mark.slow
 CRASHES = 4
 
 
-def _autoconfiguration_implemented() -> bool:
-    """Exporting from the environment alone is another issue; probe the package for it."""
-    sources = (REPO / "src" / "threadcrash").rglob("*.py")
-    return any(
-        "OTLPSpanExporter" in path.read_text(encoding="utf-8")
-        for path in sources
-        if path.name not in {"_demo.py", "_cli.py"}
+_PROBE = """
+import threadcrash
+from opentelemetry import trace
+threadcrash.instrument()
+print(type(trace.get_tracer_provider()).__name__)
+threadcrash.uninstrument()
+"""
+
+
+def _autoconfiguration_implemented(env: dict[str, str]) -> bool:
+    """Tell whether instrument() sets up exporting from the environment (another issue)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
+    assert result.returncode == 0, result.stderr
+    # Without auto-configuration the global provider stays OTel's no-op proxy.
+    return result.stdout.strip() != "ProxyTracerProvider"
 
 
 @pytest.fixture(scope="module")
 def received() -> Any:
     """Run `threadcrash demo --crashes 4 --interval 0` with the compose env; collect the OTLP."""
-    if not _autoconfiguration_implemented():
-        pytest.skip("threadcrash has no OTLP auto-configuration yet: the demo cannot export")
     compose_env: dict[str, str] = load_yaml(COMPOSE_FILE)["services"]["demo"]["environment"]
     with OtlpReceiver() as receiver:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
@@ -49,6 +61,8 @@ def received() -> Any:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.endpoint
         env["OTEL_METRIC_EXPORT_INTERVAL"] = "200"
         env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+        if not _autoconfiguration_implemented(env):
+            pytest.skip("threadcrash has no OTLP auto-configuration yet: the demo cannot export")
         command = [sys.executable, "-m", "threadcrash", "demo", "--crashes", str(CRASHES)]
         result = subprocess.run(
             [*command, "--interval", "0"],
