@@ -205,12 +205,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         _stop(prometheus)
 
 
-def _suppression_implemented() -> bool:
-    """Storm control (THREADCRASH_RATE_LIMIT) is a separate issue; probe the package for it."""
-    settings = REPO / "src" / "threadcrash" / "_settings.py"
-    return "THREADCRASH_RATE_LIMIT" in settings.read_text(encoding="utf-8")
-
-
 def _query_id(query: Query) -> str:
     return query.origin
 
@@ -231,9 +225,6 @@ def test_query_returns_data_from_real_prometheus(stack: Stack, query: Query) -> 
             f"{SPAN_CALLS} is made by the collector's spanmetrics connector from crash spans; "
             "no collector runs here, so this query is only parsed and evaluated"
         )
-    if SUPPRESSED in query.metrics and not _suppression_implemented():
-        assert result == []
-        pytest.skip("threadcrash has no storm control yet (THREADCRASH_RATE_LIMIT): no data")
     assert result, f"{query.origin} returned no data:\n{expr}"
 
 
@@ -259,10 +250,12 @@ def test_crash_counts_are_exact(stack: Stack) -> None:
 
 def test_suppressed_reports_are_counted(stack: Stack) -> None:
     """With a rate limit of 1/s, most of a 40-crash burst is suppressed, and that is counted."""
-    if not _suppression_implemented():
-        pytest.skip("threadcrash has no storm control yet (THREADCRASH_RATE_LIMIT)")
     suppressed = stack.scalar(f"sum({SUPPRESSED})")
     assert 0 < suppressed < TOTAL
+    for series in stack.query(SUPPRESSED):
+        assert series["metric"]["error_type"] in {"ValueError", "__main__.PoolError"}
+        assert series["metric"]["threadcrash_source"] == "thread"
+        assert series["metric"]["service_name"] == SERVICE
 
 
 def test_dashboard_totals_and_alert_value_are_exact(stack: Stack) -> None:
