@@ -153,3 +153,18 @@ def test_fatal_is_off_by_default(otel: Otel) -> None:
     installation = current()
     assert installation is not None
     assert not any(isinstance(source, FatalSource) for source in installation.sources)
+
+
+@pytest.mark.usefixtures("restore_faulthandler")
+def test_an_unusable_crash_directory_gives_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, otel: Otel
+) -> None:
+    """A crash directory that cannot be created turns the fatal source off with a warning."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("THREADCRASH_CRASH_DIR", str(blocker / "crashes"))
+    before = faulthandler.is_enabled()
+    with pytest.warns(threadcrash.ConfigurationWarning, match="crash directory"):
+        threadcrash.instrument(sources="fatal", **otel.providers)
+    assert faulthandler.is_enabled() == before
+    threadcrash.uninstrument()

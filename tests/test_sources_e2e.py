@@ -366,3 +366,30 @@ def test_daemon_threads_crashing_at_shutdown_neither_hang_nor_raise(tmp_path: Pa
     assert "threadcrash" not in result.stderr
     assert "Fatal Python error" not in result.stderr
     assert "Error in sys.excepthook" not in result.stderr
+
+
+def test_segfault_of_a_forked_worker_is_reported_once_with_its_pid(tmp_path: Path) -> None:
+    """A forked worker writes its own crash file; the parent's clean exit removes only its own."""
+    crash_dir = tmp_path / "crashes"
+    body = """
+    import ctypes
+    if sys.argv[2:] == ["crash"]:
+        pid = os.fork()
+        if pid == 0:
+            ctypes.string_at(0)
+        _, status = os.waitpid(pid, 0)
+        print(pid, os.waitstatus_to_exitcode(status), flush=True)
+    """
+    settings = {"THREADCRASH_SOURCES": "all", "THREADCRASH_CRASH_DIR": str(crash_dir)}
+    with OtlpReceiver() as receiver:
+        forked = run_child(tmp_path, body, receiver, args=("crash",), env=settings)
+        assert forked.returncode == 0, forked.stderr
+        child_pid, child_exit = map(int, forked.stdout.split())
+        assert child_exit < 0  # killed by its signal
+        assert [path.name for path in crash_dir.iterdir()] == [f"e2e-child.{child_pid}.crash"]
+        assert crash_spans(receiver) == []
+        restarted = run_child(tmp_path, body, receiver, env=settings)
+        assert restarted.returncode == 0, restarted.stderr
+        span, _ = one_of_each(receiver)
+    assert span["attributes"]["threadcrash.fatal.pid"] == child_pid
+    assert list(crash_dir.iterdir()) == []

@@ -18,12 +18,14 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from typing import IO, Any
 
 from .. import _format
 from .._internal import record_internal_error
 from .._record import CrashRecord, Limits
 from .._reporter import Reporter
+from .._settings import ConfigurationWarning
 
 fcntl: Any
 try:
@@ -151,6 +153,14 @@ class FatalSource:
             self.report_leftovers()
             self._was_enabled = faulthandler.is_enabled()
             self._open()
+        except OSError as error:
+            warnings.warn(
+                f"threadcrash: the fatal source is off: cannot use the crash directory "
+                f"{self._directory!r} ({error.strerror or error})",
+                ConfigurationWarning,
+                stacklevel=2,
+            )
+            return
         except Exception as error:
             record_internal_error("fatal source", error)
             return
