@@ -124,3 +124,47 @@ def test_asyncio_source_can_be_turned_off(otel: Otel) -> None:
     original = asyncio.BaseEventLoop.call_exception_handler
     threadcrash.instrument(sources="thread", **otel.providers)
     assert asyncio.BaseEventLoop.call_exception_handler is original
+
+
+def test_a_method_wrapped_after_us_is_left_in_place(otel: Otel) -> None:
+    """If another library wrapped the loop's method after us, ``uninstrument()`` leaves it."""
+    original = asyncio.BaseEventLoop.call_exception_handler
+    threadcrash.instrument(**otel.providers)
+    ours = asyncio.BaseEventLoop.call_exception_handler
+
+    def theirs(self: asyncio.BaseEventLoop, context: dict[str, Any]) -> None:
+        ours(self, context)
+
+    asyncio.BaseEventLoop.call_exception_handler = theirs  # type: ignore[method-assign]
+    try:
+        threadcrash.uninstrument()
+        assert asyncio.BaseEventLoop.call_exception_handler is theirs
+        asyncio.run(leave_a_failed_task(lambda loop, context: None))
+        assert otel.spans() == []  # ours is inert
+    finally:
+        asyncio.BaseEventLoop.call_exception_handler = original  # type: ignore[method-assign]
+
+
+def test_instrument_again_after_a_foreign_wrapper(otel: Otel) -> None:
+    """Wrapped by someone else, uninstrumented, instrumented again: each crash reported once."""
+    original = asyncio.BaseEventLoop.call_exception_handler
+    threadcrash.instrument(**otel.providers)
+    ours = asyncio.BaseEventLoop.call_exception_handler
+
+    def theirs(self: asyncio.BaseEventLoop, context: dict[str, Any]) -> None:
+        ours(self, context)
+
+    asyncio.BaseEventLoop.call_exception_handler = theirs  # type: ignore[method-assign]
+    try:
+        threadcrash.uninstrument()
+        threadcrash.instrument(**otel.providers)
+        asyncio.run(leave_a_failed_task(lambda loop, context: None))
+        assert_one_report(otel)
+        threadcrash.uninstrument()
+        assert asyncio.BaseEventLoop.call_exception_handler is theirs
+    finally:
+        asyncio.BaseEventLoop.call_exception_handler = original  # type: ignore[method-assign]
+    threadcrash.instrument(**otel.providers)
+    assert asyncio.BaseEventLoop.call_exception_handler is not original
+    threadcrash.uninstrument()
+    assert asyncio.BaseEventLoop.call_exception_handler is original

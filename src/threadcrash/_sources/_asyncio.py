@@ -78,15 +78,19 @@ def _owner(cls: type) -> type | None:
 
 
 def _patch(cls: type) -> None:
-    """Wrap ``cls``'s method unless it already reaches one of our wrappers."""
-    if cls is _BASE or cls in _patched:
+    """Wrap ``cls``'s method unless it is, or inherits, one of our wrappers.
+
+    A class whose wrapper was replaced since (another library wrapping ours, or someone putting
+    the original back) is wrapped again: nested wrappers report a context once.
+    """
+    if cls is _BASE:
+        return
+    own = vars(cls).get(_METHOD)
+    if own is not None and own in _wrappers:
         return
     owner = _owner(cls)
     if owner is None or owner is _BASE or vars(owner)[_METHOD] in _wrappers:
         return
-    if owner is not cls and owner in _patched:
-        return
-    own = vars(cls).get(_METHOD)
     try:
         setattr(cls, _METHOD, _wrap(getattr(cls, _METHOD)))
     except (TypeError, AttributeError):
@@ -114,7 +118,7 @@ def _on_subclass(cls: type[Any], /, **kwargs: Any) -> None:
     super(_BASE, cls).__init_subclass__(**kwargs)
     try:
         with _lock:
-            if _init_subclass is not None:
+            if _source is not None:
                 _patch(cls)
     except Exception as error:
         record_internal_error("asyncio loop class", error)
@@ -137,6 +141,7 @@ def _restore_all() -> None:
     for cls, own in list(_patched.items()):
         if vars(cls).get(_METHOD) not in _wrappers:
             continue  # replaced since: ours stays inert in the chain
+        _wrappers.discard(vars(cls)[_METHOD])
         if own is None:
             delattr(cls, _METHOD)
         else:
