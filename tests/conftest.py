@@ -146,3 +146,34 @@ def captured_structlog() -> list[dict[str, Any]]:
 
     structlog.configure(processors=[capture])
     return events
+
+
+@pytest.fixture
+def otel_globals() -> Iterator[None]:
+    """Let a test set OpenTelemetry's global providers (set-once) and put them back afterwards."""
+    from opentelemetry import trace
+    from opentelemetry._logs import _internal as logs_internal
+    from opentelemetry.metrics import _internal as metrics_internal
+    from opentelemetry.util._once import Once
+
+    saved = (
+        trace._TRACER_PROVIDER,
+        trace._TRACER_PROVIDER_SET_ONCE,
+        metrics_internal._METER_PROVIDER,
+        metrics_internal._METER_PROVIDER_SET_ONCE,
+        logs_internal._LOGGER_PROVIDER,
+        logs_internal._LOGGER_PROVIDER_SET_ONCE,
+    )
+    trace._TRACER_PROVIDER, trace._TRACER_PROVIDER_SET_ONCE = None, Once()
+    metrics_internal._METER_PROVIDER, metrics_internal._METER_PROVIDER_SET_ONCE = None, Once()
+    logs_internal._LOGGER_PROVIDER, logs_internal._LOGGER_PROVIDER_SET_ONCE = None, Once()
+    yield
+    threadcrash.uninstrument()
+    (
+        trace._TRACER_PROVIDER,
+        trace._TRACER_PROVIDER_SET_ONCE,
+        metrics_internal._METER_PROVIDER,
+        metrics_internal._METER_PROVIDER_SET_ONCE,
+        logs_internal._LOGGER_PROVIDER,
+        logs_internal._LOGGER_PROVIDER_SET_ONCE,
+    ) = saved

@@ -18,7 +18,7 @@ from opentelemetry.trace import (
     TraceFlags,
 )
 
-from . import _flush, _fork
+from . import _coexist, _flush, _fork
 from ._filter import ReportFilter
 from ._gate import Gate, Summary
 from ._internal import record_internal_error
@@ -81,6 +81,7 @@ class Emitter:
         )
         _fork.track(self._counter)
         self._structlog = settings.structlog
+        self._exception_event = settings.exception_signal != "logs"
         self._structlog_logger = structlog.get_logger("threadcrash")
         self._role = RoleCap(settings.max_thread_roles)
         self._suppressed = meter.create_counter(
@@ -233,11 +234,12 @@ class Emitter:
             record_exception=False,
             set_status_on_exception=False,
         )
-        span.add_event(
-            "exception",
-            {key: attributes[key] for key in _EXCEPTION_EVENT_KEYS},
-            timestamp=record.timestamp_ns or None,
-        )
+        if self._exception_event:
+            span.add_event(
+                "exception",
+                {key: attributes[key] for key in _EXCEPTION_EVENT_KEYS},
+                timestamp=record.timestamp_ns or None,
+            )
         span.set_status(
             Status(StatusCode.ERROR, f"{record.exception_type}: {record.exception_message[:256]}")
         )
@@ -281,7 +283,9 @@ class Emitter:
             event["trace_id"] = format(span_context.trace_id, "032x")
             event["span_id"] = format(span_context.span_id, "016x")
         name = _EVENTS.get(record.source, "crash")
-        if record.fatal:
-            self._structlog_logger.critical(name, **event)
-        else:
-            self._structlog_logger.error(name, **event)
+        logger = _coexist.structlog_logger(self._structlog_logger)
+        with _coexist.our_structlog_event():
+            if record.fatal:
+                logger.critical(name, **event)
+            else:
+                logger.error(name, **event)

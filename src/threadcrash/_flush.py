@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._internal import record_internal_error
@@ -52,6 +52,41 @@ def flush(providers: Iterable[Any], timeout: float) -> bool:
             worker.start()
         except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
             record_internal_error("flush", error)
+            return False
+        workers.append(worker)
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    return not any(worker.is_alive() for worker in workers)
+
+
+def _call_one(function: Callable[[], object], where: str) -> None:
+    try:
+        function()
+    except Exception as error:
+        record_internal_error(where, error)
+
+
+def call_bounded(functions: Iterable[Callable[[], object]], timeout: float, where: str) -> bool:
+    """Call each function (``provider.shutdown``...) in a daemon thread; wait ``timeout`` in all.
+
+    The same rules as :func:`flush`: nothing is started once the interpreter is finalizing, and
+    a stuck call costs the caller ``timeout`` and no more. True if every call finished in time.
+    """
+    functions = list(functions)
+    if not functions:
+        return True
+    if sys.is_finalizing() or timeout <= 0:
+        return False
+    deadline = time.monotonic() + timeout
+    workers = []
+    for function in functions:
+        worker = threading.Thread(
+            target=_call_one, args=(function, where), name=f"threadcrash-{where}", daemon=True
+        )
+        try:
+            worker.start()
+        except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
+            record_internal_error(where, error)
             return False
         workers.append(worker)
     for worker in workers:

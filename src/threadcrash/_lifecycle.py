@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from . import _parent, _settings
+from . import _autoconfig, _coexist, _flush, _parent, _settings
 from ._emit import Emitter
 from ._internal import emission_guard, record_internal_error
 from ._reporter import Reporter
@@ -22,6 +22,7 @@ class Installation:
     sources: list[Source]
     parent_capture: bool
     emitter: Emitter | None = None
+    providers: _autoconfig.Providers | None = None
 
 
 _lock = threading.RLock()
@@ -48,7 +49,12 @@ def install(
         settings = _settings.load(options)
         if settings.disabled:
             return
-        emitter = Emitter(settings, tracer_provider, meter_provider, logger_provider)
+        providers = _autoconfig.configure(
+            settings, tracer_provider, meter_provider, logger_provider
+        )
+        emitter = Emitter(
+            settings, providers.tracer_provider, providers.meter_provider, providers.logger_provider
+        )
         reporter = Reporter(settings, emitter)
         sources = [FACTORIES[name](reporter) for name in FACTORIES if name in settings.sources]
         for source in sources:
@@ -56,7 +62,10 @@ def install(
         parent_capture = settings.capture_parent and "thread" in settings.sources
         if parent_capture:
             _parent.install()
-        _current = Installation(settings, reporter, sources, parent_capture, emitter=emitter)
+        _current = Installation(
+            settings, reporter, sources, parent_capture, emitter=emitter, providers=providers
+        )
+        _coexist.install(settings.sources & set(FACTORIES))
 
 
 def uninstall() -> None:
@@ -72,6 +81,9 @@ def uninstall() -> None:
             source.uninstall()
         if installation.emitter is not None:
             _flush_summaries(installation.emitter)
+        _coexist.uninstall()
+        if installation.providers is not None:
+            installation.providers.shutdown(installation.settings.flush_timeout)
 
 
 def _flush_summaries(emitter: Emitter) -> None:
@@ -81,3 +93,18 @@ def _flush_summaries(emitter: Emitter) -> None:
             emitter.flush_summaries()
         except Exception as error:
             record_internal_error("summaries", error)
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Export what the active installation's providers hold; True if it all went.
+
+    Waits at most ``timeout`` seconds (default: the ``flush_timeout`` setting), never raises and
+    never starts a thread once the interpreter is finalizing: for sources that must flush before
+    they chain to the previous hook.
+    """
+    installation = _current
+    if installation is None:
+        return True
+    if timeout is None:
+        return installation.reporter.flush()
+    return _flush.flush(installation.reporter.providers(), timeout)

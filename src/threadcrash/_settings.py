@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -81,6 +83,78 @@ def parse_tristate(text: str) -> bool | None:
         return parse_bool(text)
     except BadValue:
         raise BadValue("expected auto, true or false") from None
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """A comma-separated list of names (``OTEL_*_EXPORTER``); ``none`` alone for none at all."""
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    for name in names:
+        if name != "*" and not name.replace("_", "").replace("-", "").replace("/", "").isalnum():
+            raise BadValue(f"{name!r} is not a name")
+    if "none" in names:
+        if len(names) > 1:
+            raise BadValue("none cannot be combined with other names")
+        return ()
+    return names
+
+
+def parse_protocol(text: str) -> str:
+    """An OTLP protocol that Python can speak: ``grpc`` or ``http/protobuf``."""
+    value = text.strip().lower()
+    if value in ("grpc", "http/protobuf"):
+        return value
+    if value == "http/json":
+        raise BadValue("http/json has no Python exporter; expected grpc or http/protobuf")
+    raise BadValue("expected grpc or http/protobuf")
+
+
+def parse_endpoint(text: str) -> str:
+    """An ``http://`` or ``https://`` URL."""
+    value = text.strip()
+    scheme, _, rest = value.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest or any(c.isspace() for c in value):
+        raise BadValue("expected a URL starting with http:// or https://")
+    return value
+
+
+def parse_pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """``key=value`` pairs separated by commas, percent-decoded (W3C baggage style)."""
+    from urllib.parse import unquote
+
+    pairs = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key = unquote(key.strip())
+        if not sep or not key:
+            raise BadValue(f"expected key=value pairs separated by commas, got {part.strip()!r}")
+        pairs.append((key, unquote(value.strip())))
+    return tuple(pairs)
+
+
+def parse_compression(text: str) -> str:
+    """``gzip``, ``deflate`` or ``none``."""
+    value = text.strip().lower()
+    if value not in ("gzip", "deflate", "none"):
+        raise BadValue("expected gzip, deflate or none")
+    return value
+
+
+def parse_text(text: str) -> str:
+    """Any non-empty text, stripped."""
+    value = text.strip()
+    if not value:
+        raise BadValue("expected some text")
+    return value
+
+
+def parse_exception_signal(text: str) -> str:
+    """``logs`` (the log record only) or ``logs/dup`` (log record and span event)."""
+    value = text.strip().lower()
+    if value not in ("logs", "logs/dup"):
+        raise BadValue("expected logs or logs/dup")
+    return value
 
 
 @dataclass(frozen=True)
@@ -229,6 +303,122 @@ OPTIONS: tuple[Option[Any], ...] = (
         "returns the record, an edited copy (`dataclasses.replace`) or None to drop it.",
         shown_default="none",
     ),
+    Option(
+        "exception_signal",
+        "THREADCRASH_EXCEPTION_SIGNAL",
+        "logs/dup",
+        parse_exception_signal,
+        "`logs/dup`: the exception goes in the log record and in the span's `exception` event; "
+        "`logs`: in the log record only (the span keeps its status and tags).",
+        otel_env="OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN",
+    ),
+    Option(
+        "disabled_instrumentations",
+        None,
+        (),
+        parse_names,
+        "`threadcrash` (or `*`) in this list turns threadcrash off, as it does for "
+        "`opentelemetry-instrument`.",
+        otel_env="OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
+        shown_default="empty",
+    ),
+    Option(
+        "service_name",
+        None,
+        None,
+        parse_text,
+        "`service.name` of the resource, for the providers threadcrash builds.",
+        otel_env="OTEL_SERVICE_NAME",
+        shown_default="`unknown_service`",
+    ),
+    Option(
+        "resource_attributes",
+        None,
+        (),
+        parse_pairs,
+        "More resource attributes, `key=value,key=value`, for the providers threadcrash builds.",
+        otel_env="OTEL_RESOURCE_ATTRIBUTES",
+        shown_default="empty",
+    ),
+    *(
+        Option(
+            f"{signal}_exporter",
+            None,
+            None,
+            parse_names,
+            f"Exporters of the {signal} threadcrash builds a provider for: `otlp`, `console`, "
+            "`none`, or any name of an installed exporter entry point.",
+            otel_env=f"OTEL_{signal.upper()}_EXPORTER",
+            shown_default=f"`otlp` when an OTLP endpoint for {signal} is set, else none",
+        )
+        for signal in ("traces", "metrics", "logs")
+    ),
+    *(
+        option
+        for signal in ("", "traces", "metrics", "logs")
+        for option in (
+            Option(
+                f"otlp_{signal}_endpoint".replace("__", "_"),
+                None,
+                None,
+                parse_endpoint,
+                (
+                    f"OTLP endpoint for {signal} (the full URL over HTTP)"
+                    if signal
+                    else "OTLP endpoint; over HTTP, `/v1/<signal>` is appended"
+                ),
+                otel_env=f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT".replace("__", "_"),
+                shown_default="none" if signal else "none (the SDK's `http://localhost:4318`)",
+            ),
+            Option(
+                f"otlp_{signal}_protocol".replace("__", "_"),
+                None,
+                None,
+                parse_protocol,
+                (
+                    f"OTLP protocol for {signal}"
+                    if signal
+                    else "OTLP protocol, `http/protobuf` or `grpc` (the `grpc` extra)"
+                ),
+                otel_env=f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL".replace("__", "_"),
+                shown_default=(
+                    "the general one"
+                    if signal
+                    else "`http/protobuf`, or `grpc` when only gRPC is installed"
+                ),
+            ),
+            Option(
+                f"otlp_{signal}_headers".replace("__", "_"),
+                None,
+                None,
+                parse_pairs,
+                f"Headers of every OTLP request{' for ' + signal if signal else ''}, "
+                "`key=value,key=value`",
+                otel_env=f"OTEL_EXPORTER_OTLP_{signal.upper()}_HEADERS".replace("__", "_"),
+                shown_default="the general one" if signal else "none",
+            ),
+            Option(
+                f"otlp_{signal}_timeout".replace("__", "_"),
+                None,
+                None,
+                _float_between(0.001, 600.0),
+                f"Seconds per OTLP export{' of ' + signal if signal else ''} (seconds, as the "
+                "Python SDK reads it)",
+                otel_env=f"OTEL_EXPORTER_OTLP_{signal.upper()}_TIMEOUT".replace("__", "_"),
+                shown_default="the general one" if signal else "10",
+            ),
+            Option(
+                f"otlp_{signal}_compression".replace("__", "_"),
+                None,
+                None,
+                parse_compression,
+                f"Compression of OTLP requests{' for ' + signal if signal else ''}: "
+                "`gzip`, `deflate` (HTTP only), `none`",
+                otel_env=f"OTEL_EXPORTER_OTLP_{signal.upper()}_COMPRESSION".replace("__", "_"),
+                shown_default="the general one" if signal else "none",
+            ),
+        )
+    ),
 )
 
 _BY_NAME: Mapping[str, Option[Any]] = {option.name: option for option in OPTIONS}
@@ -255,6 +445,33 @@ class Settings:
     redact: tuple[re.Pattern[str], ...] = ()
     redact_defaults: bool = True
     before_emit: BeforeEmit | None = None
+    exception_signal: str = "logs/dup"
+    disabled_instrumentations: tuple[str, ...] = ()
+    service_name: str | None = None
+    resource_attributes: tuple[tuple[str, str], ...] = ()
+    traces_exporter: tuple[str, ...] | None = None
+    metrics_exporter: tuple[str, ...] | None = None
+    logs_exporter: tuple[str, ...] | None = None
+    otlp_endpoint: str | None = None
+    otlp_protocol: str | None = None
+    otlp_headers: tuple[tuple[str, str], ...] | None = None
+    otlp_timeout: float | None = None
+    otlp_compression: str | None = None
+    otlp_traces_endpoint: str | None = None
+    otlp_traces_protocol: str | None = None
+    otlp_traces_headers: tuple[tuple[str, str], ...] | None = None
+    otlp_traces_timeout: float | None = None
+    otlp_traces_compression: str | None = None
+    otlp_metrics_endpoint: str | None = None
+    otlp_metrics_protocol: str | None = None
+    otlp_metrics_headers: tuple[tuple[str, str], ...] | None = None
+    otlp_metrics_timeout: float | None = None
+    otlp_metrics_compression: str | None = None
+    otlp_logs_endpoint: str | None = None
+    otlp_logs_protocol: str | None = None
+    otlp_logs_headers: tuple[tuple[str, str], ...] | None = None
+    otlp_logs_timeout: float | None = None
+    otlp_logs_compression: str | None = None
 
 
 _warned: set[tuple[str, str]] = set()
@@ -266,12 +483,15 @@ def warn_bad_value(variable: str, value: str, reason: str, default: object) -> N
         return
     _warned.add((variable, value))
     shown = value if len(value) <= 80 else value[:80] + "..."
-    warnings.warn(
+    message = (
         f"threadcrash: ignoring {variable}={shown!r}: {reason}; using the default "
-        f"({_describe(default)})",
-        ConfigurationWarning,
-        stacklevel=4,
+        f"({_describe(default)})"
     )
+    try:
+        warnings.warn(message, ConfigurationWarning, stacklevel=4)
+    except Warning:  # warnings turned into errors (-W error) must not make us raise
+        with contextlib.suppress(Exception):  # no stderr at all: the default still applies
+            sys.stderr.write(f"ConfigurationWarning: {message}\n")
 
 
 def _describe(value: object) -> str:
@@ -294,8 +514,7 @@ def _from_environment(option: Option[T], environ: Mapping[str, str]) -> tuple[bo
         try:
             return True, option.parse(raw)
         except BadValue as error:
-            shown = option.default if option.shown_default is None else option.shown_default
-            warn_bad_value(variable, raw, str(error), shown)
+            warn_bad_value(variable, raw, str(error), _default_text(option))
             return False, option.default
     return False, option.default
 
@@ -312,14 +531,15 @@ def load(kwargs: Mapping[str, object], environ: Mapping[str, str] | None = None)
             values[option.name] = _check_keyword(option, kwargs[option.name])
         else:
             values[option.name] = _from_environment(option, env)[1]
-    if _disabled_by_otel_list(env):
+    listed: tuple[str, ...] = values["disabled_instrumentations"]  # type: ignore[assignment]
+    if {"threadcrash", "*"} & set(listed):
         values["disabled"] = True
     return Settings(**values)  # type: ignore[arg-type]
 
 
 def _check_keyword(option: Option[Any], value: object) -> object:
     """Keyword values are checked like environment values, but a wrong one raises."""
-    if isinstance(value, str) and not isinstance(option.default, str):
+    if isinstance(value, str) and option.parse is not str:
         try:
             return option.parse(value)
         except BadValue as error:
@@ -330,6 +550,10 @@ def _check_keyword(option: Option[Any], value: object) -> object:
         return compile_patterns(value)
     if option.name == "before_emit" and value is not None and not callable(value):
         raise TypeError(f"threadcrash: before_emit must be callable, not {value!r}")
+    if option.parse is parse_pairs and isinstance(value, Mapping):
+        return tuple((str(key), str(item)) for key, item in value.items())
+    if option.parse is parse_names and isinstance(value, (list, tuple)):
+        return parse_names(",".join(str(item) for item in value) or "none")
     if (
         isinstance(value, (int, float))
         and not isinstance(value, bool)
@@ -342,11 +566,41 @@ def _check_keyword(option: Option[Any], value: object) -> object:
     return value
 
 
-def _disabled_by_otel_list(environ: Mapping[str, str]) -> bool:
-    listed = environ.get("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", "")
-    return "threadcrash" in {part.strip() for part in listed.split(",")}
-
-
 def field_names() -> list[str]:
     """The fields of :class:`Settings`, to check the table against them."""
     return [item.name for item in fields(Settings)]
+
+
+def _default_text(option: Option[Any]) -> object:
+    if option.shown_default is not None:
+        return option.shown_default.replace("`", "")
+    return option.default
+
+
+README_START = "<!-- settings table: generated from threadcrash._settings.OPTIONS -->"
+README_END = "<!-- end of settings table -->"
+
+
+def render_table() -> str:
+    """The README's table of settings, generated from :data:`OPTIONS` (Markdown)."""
+    lines = [
+        "| variable | keyword | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    for option in OPTIONS:
+        variables = [name for name in (option.env, option.otel_env) if name]
+        shown = " > ".join(f"`{name}`" for name in variables)
+        default = option.shown_default
+        if default is None:
+            default = f"`{_describe(option.default)}`" if option.default != "" else "empty"
+        lines.append(f"| {shown} | `{option.name}` | {default} | {option.doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_readme(text: str) -> str:
+    """``text`` with the block between the README markers replaced by :func:`render_table`."""
+    head, start, rest = text.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        raise ValueError("README has no settings table markers")
+    return f"{head}{README_START}\n{render_table()}{README_END}{tail}"

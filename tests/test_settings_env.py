@@ -1,0 +1,193 @@
+"""The one settings table: precedence, the standard OTEL_* variables, bad values, the README."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+import threadcrash
+from threadcrash import ConfigurationWarning, _settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_row_has_a_field_and_every_field_a_row() -> None:
+    """The table and the Settings dataclass list the same options, in the same order."""
+    assert [option.name for option in _settings.OPTIONS] == _settings.field_names()
+
+
+def test_defaults_of_the_table_are_the_dataclass_defaults() -> None:
+    """With nothing set, load() gives exactly Settings()."""
+    assert _settings.load({}, {}) == _settings.Settings()
+
+
+def test_every_variable_is_read_once() -> None:
+    """No two rows read the same variable, and every variable has a recognised prefix."""
+    variables = [
+        name for option in _settings.OPTIONS for name in (option.env, option.otel_env) if name
+    ]
+    assert len(variables) == len(set(variables))
+    assert all(name.startswith(("THREADCRASH_", "OTEL_")) for name in variables)
+
+
+def test_readme_table_is_generated_from_the_settings_table() -> None:
+    """The README's table of variables is exactly what OPTIONS renders (no drift)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert _settings.rewrite_readme(readme) == readme, (
+        "README table out of date: run `python scripts/readme_settings.py`"
+    )
+
+
+def test_keyword_beats_threadcrash_variable_beats_otel_variable() -> None:
+    """Precedence: keyword argument > THREADCRASH_* > OTEL_* > default."""
+    both = {
+        "THREADCRASH_EXCEPTION_SIGNAL": "logs/dup",
+        "OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN": "logs",
+    }
+    assert _settings.load({}, {}).exception_signal == "logs/dup"
+    otel_only = {"OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN": "logs"}
+    assert _settings.load({}, otel_only).exception_signal == "logs"
+    assert _settings.load({}, both).exception_signal == "logs/dup"
+    assert _settings.load({"exception_signal": "logs"}, both).exception_signal == "logs"
+
+
+def test_otel_sdk_disabled_turns_threadcrash_off() -> None:
+    """OTEL_SDK_DISABLED=true turns threadcrash off; THREADCRASH_DISABLED=false wins over it."""
+    assert _settings.load({}, {"OTEL_SDK_DISABLED": "true"}).disabled is True
+    env = {"OTEL_SDK_DISABLED": "true", "THREADCRASH_DISABLED": "false"}
+    assert _settings.load({}, env).disabled is False
+
+
+@pytest.mark.parametrize("listed", ["threadcrash", "requests, threadcrash", "*"])
+def test_disabled_instrumentations_list_turns_it_off(
+    listed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`threadcrash` or `*` in OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: instrument() hooks nothing."""
+    monkeypatch.setenv("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS", listed)
+    before = threading.excepthook
+    threadcrash.instrument()
+    assert threading.excepthook is before
+
+
+def test_other_names_in_the_disabled_list_leave_it_on() -> None:
+    """Other instrumentations in the list do not turn threadcrash off."""
+    env = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "threading,threadcrash-extra"}
+    assert _settings.load({}, env).disabled is False
+
+
+def test_exporter_and_otlp_variables_are_parsed() -> None:
+    """The standard exporter variables, general and per signal, come out as typed values."""
+    env = {
+        "OTEL_SERVICE_NAME": "checkout",
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod,team=pay%20ments",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "otlp,console",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "https://logs.example/v1/logs",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_HEADERS": "api-key=s3cr%3Dt,x-tenant=a",
+        "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT": "2.5",
+        "OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP",
+    }
+    settings = _settings.load({}, env)
+    assert settings.service_name == "checkout"
+    assert settings.resource_attributes == (
+        ("deployment.environment", "prod"),
+        ("team", "pay ments"),
+    )
+    assert settings.traces_exporter == ()
+    assert settings.metrics_exporter == ("otlp", "console")
+    assert settings.logs_exporter is None
+    assert settings.otlp_endpoint == "http://collector:4318"
+    assert settings.otlp_logs_endpoint == "https://logs.example/v1/logs"
+    assert settings.otlp_protocol == "http/protobuf"
+    assert settings.otlp_headers == (("api-key", "s3cr=t"), ("x-tenant", "a"))
+    assert settings.otlp_metrics_timeout == 2.5
+    assert settings.otlp_timeout is None
+    assert settings.otlp_compression == "gzip"
+
+
+def test_keywords_take_plain_python_values() -> None:
+    """Headers as a dict and exporters as a list work as keyword arguments."""
+    settings = _settings.load(
+        {"otlp_headers": {"a": "1"}, "traces_exporter": ["console"], "logs_exporter": []}, {}
+    )
+    assert settings.otlp_headers == (("a", "1"),)
+    assert settings.traces_exporter == ("console",)
+    assert settings.logs_exporter == ()
+
+
+def test_a_bad_keyword_raises_at_the_call() -> None:
+    """A wrong keyword value is the programmer's error: ValueError at instrument()."""
+    with pytest.raises(ValueError, match="exception_signal"):
+        _settings.load({"exception_signal": "spans"}, {})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field", "default"),
+    [
+        ("THREADCRASH_MAX_MESSAGE_LENGTH", "banana", "max_message_length", 4096),
+        ("THREADCRASH_CHAIN", "ture", "chain", True),
+        ("OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN", "spans", "exception_signal", "logs/dup"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "otlp_protocol", None),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", "otlp_endpoint", None),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "soon", "otlp_timeout", None),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd", "otlp_compression", None),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "no-equals-sign", "otlp_headers", None),
+        ("OTEL_RESOURCE_ATTRIBUTES", "=x", "resource_attributes", ()),
+        ("OTEL_TRACES_EXPORTER", "otlp,none", "traces_exporter", None),
+    ],
+)
+def test_a_bad_value_warns_once_naming_variable_and_value(
+    variable: str, value: str, field: str, default: object
+) -> None:
+    """A bad value warns once (even loaded twice), naming variable and value; then the default."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = _settings.load({}, {variable: value})
+        second = _settings.load({}, {variable: value})
+    assert getattr(first, field) == getattr(second, field) == default
+    ours = [item for item in caught if issubclass(item.category, ConfigurationWarning)]
+    assert len(ours) == 1
+    assert variable in str(ours[0].message)
+    assert repr(value) in str(ours[0].message)
+
+
+def test_warnings_as_errors_do_not_make_load_raise(capsys: pytest.CaptureFixture[str]) -> None:
+    """Under -W error a bad value still gives the default and a line on stderr, never a raise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settings = _settings.load({}, {"THREADCRASH_CHAIN": "ture"})
+    assert settings.chain is True
+    assert "THREADCRASH_CHAIN='ture'" in capsys.readouterr().err
+
+
+def test_bad_values_give_exactly_one_line_each_on_stderr(tmp_path: Path) -> None:
+    """In a real interpreter, instrument() with two bad variables prints one warning for each."""
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import threadcrash\nthreadcrash.instrument()\nthreadcrash.instrument()\nprint('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "THREADCRASH_MAX_MESSAGE_LENGTH": "banana",
+            "THREADCRASH_CHAIN": "ture",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok\n"
+    lines = [line for line in result.stderr.splitlines() if "ConfigurationWarning" in line]
+    assert len(lines) == 2, result.stderr
+    assert any("THREADCRASH_MAX_MESSAGE_LENGTH='banana'" in line for line in lines)
+    assert any("THREADCRASH_CHAIN='ture'" in line for line in lines)
