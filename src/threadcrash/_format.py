@@ -68,15 +68,19 @@ def truncate_head(text: str, limit: int) -> str:
 
 
 def safe_str(value: object) -> str:
-    """``str(value)`` that never raises and always returns a ``str``."""
+    """``str(value)`` that never raises and always returns a ``str``.
+
+    Like CPython's own ``traceback._safe_string``, any failure counts, even a ``__str__`` that
+    raises ``KeyboardInterrupt`` or ``SystemExit``: it must not take the crash report with it.
+    """
     try:
         text = str(value)
-    except Exception:
+    except BaseException:
         return _STR_FAILED
     if type(text) is not str:  # a __str__ returning a str subclass
         try:
             text = "".join(text)
-        except Exception:
+        except BaseException:
             return _STR_FAILED
     return text
 

@@ -118,7 +118,7 @@ def build_record(
 ) -> CrashRecord:
     """Turn one crash into a :class:`CrashRecord`; pure, and never raises on odd exceptions."""
     stack = _format.frames(exc_tb)
-    type_text = _format.type_name(exc_type)
+    type_text = _format.clean(_format.type_name(exc_type))
     text = _format.message(exc_value, limits.message)
     innermost = stack[-1] if stack else None
     function = None if innermost is None else _format.qualname(innermost[3])
