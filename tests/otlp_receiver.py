@@ -14,6 +14,11 @@ and keeps it. The views (:meth:`OtlpReceiver.spans`, :meth:`~OtlpReceiver.logs`,
 :meth:`~OtlpReceiver.metric_points`) flatten the requests into plain dicts with the resource
 attributes alongside, so a test can assert on them without protobuf plumbing. Anything it cannot
 decode is answered with 400 and recorded in :attr:`OtlpReceiver.errors`.
+
+Faults, for tests of a collector in trouble (each may be changed while it runs): ``status`` is
+the answer to a good request (``503`` for an overloaded collector), ``delay`` seconds pass before
+any answer (a stalled one), and ``bind_port`` binds a chosen port, so a receiver can come up where
+exporters were refused before.
 """
 
 from __future__ import annotations
@@ -86,6 +91,8 @@ class OtlpReceiver:
     status: int = 200
     received: list[Received] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    delay: float = 0.0
+    bind_port: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -107,7 +114,7 @@ class OtlpReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output clean
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.bind_port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -160,6 +167,8 @@ class OtlpReceiver:
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path.split("?", 1)[0]
+        if self.delay:
+            time.sleep(self.delay)
         try:
             length = int(handler.headers.get("Content-Length", "0"))
             if not 0 <= length <= _MAX_BODY:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import threading
 import warnings
 from typing import Any
 
 import pytest
+import structlog
 
 import threadcrash
-from tests.conftest import Otel
+from tests.conftest import InternalErrors, Otel
 from tests.helpers import run_thread
 from threadcrash import _lifecycle
 from threadcrash._gate import Gate, Summary
@@ -308,3 +310,25 @@ def test_a_bad_storm_setting_warns_once_and_keeps_the_default(
     crash_in_threads(crash, 12)
     assert len(otel.spans()) == 10
     assert otel.total() == 12
+
+
+def test_a_misconfigured_structlog_costs_only_its_own_events(
+    otel: Otel, internal_errors: InternalErrors
+) -> None:
+    """Structlog writing to a closed file during a storm: exact counts, spans, logs, chaining."""
+    closed = io.StringIO()
+    closed.close()
+    structlog.configure(
+        processors=[structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(closed),
+    )
+    chained: list[str] = []
+    threading.excepthook = lambda args: chained.append(args.exc_type.__name__)
+    threadcrash.instrument(burst=5, rate_limit=0.001, **otel.providers)
+    crash_in_threads(crash, 30)
+    assert chained == ["ValueError"] * 30
+    assert otel.total() == 30
+    assert len(otel.spans()) == 5
+    assert len(crash_logs(otel)) == 5
+    # one internal error per structlog event attempted: storm control bounds those too
+    assert [where for where, _ in internal_errors.seen] == ["structlog"] * 5
