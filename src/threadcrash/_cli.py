@@ -44,12 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
         default="console",
         help="how structlog renders the events (console)",
     )
+    run = commands.add_parser(
+        "run",
+        help="run a program with threadcrash instrumented from its first line",
+        description="Run COMMAND (e.g. `python app.py`) with threadcrash instrumented before "
+        "the program's first line, configured from the environment (THREADCRASH_* and OTEL_*). "
+        "The program replaces this process: its exit code, stdout and stderr are its own. "
+        "Python programs it starts are instrumented too.",
+    )
+    run.add_argument(
+        "program", nargs=argparse.REMAINDER, metavar="COMMAND", help="the program and its arguments"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from ._run import run
+
+        return run(args.program)
     if args.command == "demo":
         from ._demo import run_demo
 
