@@ -9,9 +9,13 @@ import warnings
 from pathlib import Path
 
 import pytest
+from opentelemetry.trace import StatusCode
 
 import threadcrash
 from threadcrash import ConfigurationWarning, _settings
+
+from .conftest import Otel
+from .helpers import run_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,6 +82,14 @@ def test_other_names_in_the_disabled_list_leave_it_on() -> None:
     """Other instrumentations in the list do not turn threadcrash off."""
     env = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "threading,threadcrash-extra"}
     assert _settings.load({}, env).disabled is False
+
+
+def test_any_name_in_the_disabled_list_is_accepted() -> None:
+    """Names of any shape in the list never make it a bad value (threadcrash stays off)."""
+    env = {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "my.plugin:v2, threadcrash"}
+    settings = _settings.load({}, env)
+    assert settings.disabled is True
+    assert settings.disabled_instrumentations == ("my.plugin:v2", "threadcrash")
 
 
 def test_exporter_and_otlp_variables_are_parsed() -> None:
@@ -191,3 +203,27 @@ def test_bad_values_give_exactly_one_line_each_on_stderr(tmp_path: Path) -> None
     assert len(lines) == 2, result.stderr
     assert any("THREADCRASH_MAX_MESSAGE_LENGTH='banana'" in line for line in lines)
     assert any("THREADCRASH_CHAIN='ture'" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("value", "span_events"), [(None, ["exception"]), ("logs/dup", ["exception"]), ("logs", [])]
+)
+def test_exception_signal_opt_in_decides_the_span_event(
+    value: str | None, span_events: list[str], otel: Otel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN=logs: the exception is in the log record only."""
+    if value is not None:
+        monkeypatch.setenv("OTEL_SEMCONV_EXCEPTION_SIGNAL_OPT_IN", value)
+    threadcrash.instrument(**otel.providers)
+
+    def crash() -> None:
+        raise ValueError("worker failed")
+
+    run_thread(crash)
+    (span,) = otel.spans()
+    assert [event.name for event in span.events] == span_events
+    assert span.status.status_code is StatusCode.ERROR
+    (log,) = otel.logs()
+    assert log.attributes["exception.message"] == "worker failed"
+    assert log.attributes["exception.stacktrace"].endswith("ValueError: worker failed\n")
+    assert log.span_id == span.context.span_id

@@ -35,8 +35,8 @@ _GRPC = "opentelemetry.exporter.otlp.proto.grpc"
 _DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
 _DEFAULT_TIMEOUT = 10.0
 
-# providers built by an earlier installation: after uninstrument() they are shut down, and
-# although they may still be the globals (OpenTelemetry sets a global once) they are not "set"
+# global providers an earlier installation built: uninstrument() shut them down, and although
+# they stay the globals (OpenTelemetry sets a global once), they do not count as "set"
 _retired: list[Any] = []
 _retired_lock = threading.Lock()
 
@@ -49,6 +49,7 @@ class Providers:
     meter_provider: Any = None
     logger_provider: Any = None
     built: list[Any] = field(default_factory=list)
+    registered: list[Any] = field(default_factory=list)  # those made global
     _exit_hook: Callable[[], None] | None = None
 
     def shutdown(self, timeout: float) -> bool:
@@ -60,7 +61,8 @@ class Providers:
         if not built:
             return True
         with _retired_lock:
-            _retired.extend(built)
+            _retired.extend(self.registered)
+        self.registered = []
         return _flush.call_bounded([provider.shutdown for provider in built], timeout, "shutdown")
 
 
@@ -105,6 +107,7 @@ def configure(
         setattr(result, attribute, provider)
         if not _global_is_set(signal):
             _SETTERS[signal](provider)
+            result.registered.append(provider)
     if result.built:
         result._exit_hook = _exit_hook_for(result, settings.flush_timeout)
         atexit.register(result._exit_hook)

@@ -32,7 +32,8 @@ def instrument(**kwargs: Any) -> None:
     """Report every uncaught exception; idempotent (one crash, one report, however often called).
 
     Keyword arguments: ``tracer_provider``, ``meter_provider``, ``logger_provider`` (else the
-    global ones) and any setting of the settings table, e.g. ``chain=False``.
+    global ones, or, where none is set and ``OTEL_*`` asks for export, SDK providers built from
+    the environment) and any setting of the settings table, e.g. ``chain=False``.
     """
     instrumentor = ThreadCrashInstrumentor()
     with _lifecycle._lock:

@@ -98,6 +98,11 @@ def parse_names(text: str) -> tuple[str, ...]:
     return names
 
 
+def parse_list(text: str) -> tuple[str, ...]:
+    """A comma-separated list of anything (``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def parse_protocol(text: str) -> str:
     """An OTLP protocol that Python can speak: ``grpc`` or ``http/protobuf``."""
     value = text.strip().lower()
@@ -316,7 +321,7 @@ OPTIONS: tuple[Option[Any], ...] = (
         "disabled_instrumentations",
         None,
         (),
-        parse_names,
+        parse_list,
         "`threadcrash` (or `*`) in this list turns threadcrash off, as it does for "
         "`opentelemetry-instrument`.",
         otel_env="OTEL_PYTHON_DISABLED_INSTRUMENTATIONS",
@@ -552,6 +557,8 @@ def _check_keyword(option: Option[Any], value: object) -> object:
         raise TypeError(f"threadcrash: before_emit must be callable, not {value!r}")
     if option.parse is parse_pairs and isinstance(value, Mapping):
         return tuple((str(key), str(item)) for key, item in value.items())
+    if option.parse is parse_list and isinstance(value, (list, tuple)):
+        return parse_list(",".join(str(item) for item in value))
     if option.parse is parse_names and isinstance(value, (list, tuple)):
         return parse_names(",".join(str(item) for item in value) or "none")
     if (
