@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,16 @@ def test_run_puts_the_bootstrap_first_once() -> None:
     """The bootstrap directory goes first on PYTHONPATH, once, keeping what was there."""
     env: dict[str, Any] = _run.environment({"PYTHONPATH": os.pathsep.join(["/a", _run.BOOTSTRAP])})
     assert env["PYTHONPATH"] == os.pathsep.join([_run.BOOTSTRAP, "/a"])
+
+
+def test_exit_waits_for_a_stalled_collector_no_longer_than_the_flush_timeout(
+    tmp_path: Path,
+) -> None:
+    """A collector that never answers delays the exit by the flush timeout, not the SDK's own."""
+    with OtlpReceiver(delay=30) as stalled:
+        env = export_env(stalled, THREADCRASH_FLUSH_TIMEOUT="1", OTEL_EXPORTER_OTLP_TIMEOUT="20")
+        started = time.monotonic()
+        result = run(threadcrash_run(sys.executable, "{app}"), env, tmp_path, PLAIN_APP)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 5
+    assert elapsed < 8, elapsed
