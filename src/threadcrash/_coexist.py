@@ -28,6 +28,8 @@ from typing import Any
 
 import structlog
 
+from ._internal import record_internal_error
+
 _EXCEPTIONS_MODULE = "opentelemetry.instrumentation.exceptions"
 # the exceptions instrumentor's hook wrappers, by the threadcrash source that covers the hook
 _EXCEPTIONS_WRAPPERS = {
@@ -48,7 +50,12 @@ def install(sources: set[str] | frozenset[str]) -> None:
     global _claimed
     with _lock:
         _claimed = frozenset(sources)
-        _claim_exceptions_instrumentor()
+        try:
+            _claim_exceptions_instrumentor()
+        except ImportError:
+            pass  # installed but broken (mismatched versions): it cannot report either
+        except Exception as error:
+            record_internal_error("stepping around opentelemetry-instrumentation-exceptions", error)
 
 
 def uninstall() -> None:
