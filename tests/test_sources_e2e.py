@@ -153,6 +153,27 @@ def test_main_thread_crash_is_exported_before_the_previous_hook_runs(tmp_path: P
     assert log["severity_number"] == FATAL
 
 
+def test_main_thread_crash_with_auto_configured_providers(tmp_path: Path) -> None:
+    """``instrument()`` with only ``OTEL_*`` variables: the flush before CPython's hook works too."""
+    body = """
+    import os
+    import threadcrash
+    def previous(*args):
+        sys.__excepthook__(*args)
+        os._exit(9)
+    sys.excepthook = previous
+    threadcrash.instrument()  # the providers built in the prelude are not used: mode "off"
+    raise ValueError("configured by the environment")
+    """
+    with OtlpReceiver() as receiver:
+        result = run_child(tmp_path, body, receiver, mode="off")
+        span, log = one_of_each(receiver)
+    assert result.returncode == 9
+    assert result.stderr.endswith("ValueError: configured by the environment\n")
+    assert span["resource"]["service.name"] == "e2e-child"
+    assert log["severity_number"] == FATAL
+
+
 def test_main_thread_crash_flush_is_bounded(tmp_path: Path) -> None:
     """A collector that never answers delays the exit by about ``flush_timeout``, no more."""
     import socket
