@@ -154,7 +154,7 @@ def test_main_thread_crash_is_exported_before_the_previous_hook_runs(tmp_path: P
 
 
 def test_main_thread_crash_with_auto_configured_providers(tmp_path: Path) -> None:
-    """``instrument()`` with only ``OTEL_*`` variables: the flush before CPython's hook works too."""
+    """``instrument()`` with only ``OTEL_*`` variables: the flush before CPython's hook works."""
     body = """
     import os
     import threadcrash
