@@ -331,6 +331,9 @@ def test_forked_worker_reports_its_own_crash_once(tmp_path: Path) -> None:
     assert by_pid[parent_pid]["events"][0]["attributes"]["exception.message"] == "parent crash"
     assert by_pid[child_pid]["events"][0]["attributes"]["exception.message"] == "child crash"
     assert sorted(log["body"] for log in logs) == ["child crash", "parent crash"]
+    # the SDK's default resource gives each process its own service.instance.id
+    instances = {item["resource"]["service.instance.id"] for item in (*spans, *logs, *points)}
+    assert len(instances) == 2
     latest: dict[int, float] = {}
     for point in points:
         latest[point["resource"]["process.pid"]] = point["value"]
