@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -114,6 +115,9 @@ def logging_bridge(otel: Otel, otel_globals: None) -> Iterator[io.StringIO]:
     old_level = root.level
     root.setLevel(logging.INFO)
     root.addHandler(console_handler)
+    # LoggingInstrumentor wraps these around its handler and never unwraps them; restoring them
+    # lets the handler be freed, so logging's atexit flush does not start a thread at shutdown.
+    config_functions = (logging.config.fileConfig, logging.config.dictConfig, logging.basicConfig)
     instrumentor = LoggingInstrumentor()
     instrumentor.instrument(logger_provider=otel.logger_provider)
     structlog.configure(
@@ -123,6 +127,7 @@ def logging_bridge(otel: Otel, otel_globals: None) -> Iterator[io.StringIO]:
     )
     yield console
     instrumentor.uninstrument()
+    logging.config.fileConfig, logging.config.dictConfig, logging.basicConfig = config_functions
     root.removeHandler(console_handler)
     root.setLevel(old_level)
 
