@@ -47,12 +47,7 @@ class Reporter:
         if in_emission():
             return False
         with emission_guard():
-            try:
-                self._sink.emit(record)
-            except Exception as error:
-                record_internal_error("emit", error)
-                return False
-            return True
+            return self._send(record)
 
     def report(
         self,
@@ -90,9 +85,12 @@ class Reporter:
             except Exception as error:
                 record_internal_error("record", error)
                 return False
-            try:
-                self._sink.emit(record)
-            except Exception as error:
-                record_internal_error("emit", error)
-                return False
-            return True
+            return self._send(record)
+
+    def _send(self, record: CrashRecord) -> bool:
+        try:
+            self._sink.emit(record)
+        except Exception as error:
+            record_internal_error("emit", error)
+            return False
+        return True

@@ -4,32 +4,23 @@ from __future__ import annotations
 
 import sys
 from types import TracebackType
-from typing import Any
 
 from .._internal import record_internal_error
 from .._reporter import Reporter
+from ._hook import InstalledHook
 from ._thread import thread_facts
 
 
-class MainSource:
-    """Installed as ``sys.excepthook`` itself; reports FATAL and flushes before CPython prints."""
+class MainSource(InstalledHook):
+    """``sys.excepthook``: reports FATAL and flushes before the previous hook prints."""
+
+    module = sys
+    attribute = "excepthook"
+    default_attribute = "__excepthook__"
 
     def __init__(self, reporter: Reporter) -> None:
-        self._reporter = reporter
-        self._chain = reporter.settings.chain
+        super().__init__(reporter)
         self._keyboard_interrupt = reporter.settings.report_keyboard_interrupt
-        self._previous: Any = None
-        self.active = False
-
-    def install(self) -> None:
-        self._previous = sys.excepthook
-        sys.excepthook = self
-        self.active = True
-
-    def uninstall(self) -> None:
-        self.active = False
-        if sys.excepthook is self:
-            sys.excepthook = self._previous
 
     def _wanted(self, exc_type: type[BaseException]) -> bool:
         if not self.active or exc_type is SystemExit:
@@ -57,6 +48,4 @@ class MainSource:
                     self._reporter.flush()
             except Exception as error:
                 record_internal_error("sys.excepthook", error)
-        if self._chain or not reported:
-            previous = self._previous or sys.__excepthook__
-            previous(exc_type, exc_value, exc_tb)
+        self.chain(reported, exc_type, exc_value, exc_tb)

@@ -8,7 +8,7 @@ from typing import Any
 from .. import _parent
 from .._internal import record_internal_error
 from .._record import ThreadFacts
-from .._reporter import Reporter
+from ._hook import InstalledHook
 
 
 def thread_facts(thread: threading.Thread | None) -> ThreadFacts:
@@ -21,24 +21,12 @@ def thread_facts(thread: threading.Thread | None) -> ThreadFacts:
     return ThreadFacts(known.name if known is not None else None, ident, threading.get_native_id())
 
 
-class ThreadingSource:
-    """Installed as ``threading.excepthook`` itself, so ``excepthook is source`` tells ownership."""
+class ThreadingSource(InstalledHook):
+    """``threading.excepthook``: reports, then chains CPython's hook with the same args object."""
 
-    def __init__(self, reporter: Reporter) -> None:
-        self._reporter = reporter
-        self._chain = reporter.settings.chain
-        self._previous: Any = None
-        self.active = False
-
-    def install(self) -> None:
-        self._previous = threading.excepthook
-        threading.excepthook = self
-        self.active = True
-
-    def uninstall(self) -> None:
-        self.active = False
-        if threading.excepthook is self:
-            threading.excepthook = self._previous
+    module = threading
+    attribute = "excepthook"
+    default_attribute = "__excepthook__"
 
     def __call__(self, args: Any) -> None:
         reported = False
@@ -54,6 +42,4 @@ class ThreadingSource:
                 )
             except Exception as error:
                 record_internal_error("threading.excepthook", error)
-        if self._chain or not reported:
-            previous = self._previous or threading.__excepthook__
-            previous(args)
+        self.chain(reported, args)

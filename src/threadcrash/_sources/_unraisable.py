@@ -9,7 +9,7 @@ from typing import Any
 from .. import _format
 from .._internal import record_internal_error
 from .._record import AttributeValue
-from .._reporter import Reporter
+from ._hook import InstalledHook
 from ._thread import thread_facts
 
 MESSAGE_ATTRIBUTE = "threadcrash.unraisable.message"
@@ -42,24 +42,12 @@ def describe(obj: object) -> str:
         return "<object>"
 
 
-class UnraisableSource:
-    """Installed as ``sys.unraisablehook`` itself; chains the previous hook with the same args."""
+class UnraisableSource(InstalledHook):
+    """``sys.unraisablehook``: reports, then chains the previous hook with the same args."""
 
-    def __init__(self, reporter: Reporter) -> None:
-        self._reporter = reporter
-        self._chain = reporter.settings.chain
-        self._previous: Any = None
-        self.active = False
-
-    def install(self) -> None:
-        self._previous = sys.unraisablehook
-        sys.unraisablehook = self
-        self.active = True
-
-    def uninstall(self) -> None:
-        self.active = False
-        if sys.unraisablehook is self:
-            sys.unraisablehook = self._previous
+    module = sys
+    attribute = "unraisablehook"
+    default_attribute = "__unraisablehook__"
 
     def __call__(self, unraisable: Any) -> None:
         reported = False
@@ -81,6 +69,4 @@ class UnraisableSource:
                 )
             except Exception as error:
                 record_internal_error("sys.unraisablehook", error)
-        if self._chain or not reported:
-            previous = self._previous or sys.__unraisablehook__
-            previous(unraisable)
+        self.chain(reported, unraisable)
