@@ -8,13 +8,16 @@ exactly what users deploy, and a panel added later is checked without touching t
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import promql_parser  # type: ignore[import-not-found, unused-ignore]
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -202,3 +205,18 @@ def promql_names(expr: str) -> tuple[frozenset[str], frozenset[str]]:
 
     promql_parser.walk(ast, visit)
     return frozenset(metrics), frozenset(labels)
+
+
+def require_tool(name: str) -> str:
+    """The path of a binary from Debian's ``prometheus`` package.
+
+    Skipped where it is missing on a developer's machine; under CI (``CI`` set, as ``.ci/run``
+    runs), which installs it, a missing binary fails instead of silently skipping the check.
+    """
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} not installed (apt-get install prometheus; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -8,9 +8,6 @@ from typing import Any
 import pytest
 import yaml
 
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
-
 from tests.deploy.collector_config import config_errors
 from tests.deploy.deploy_helpers import (
     COLLECTOR_CONFIG,

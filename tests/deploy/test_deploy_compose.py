@@ -15,13 +15,8 @@ import shlex
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
-pytest.importorskip("check_jsonschema", reason="needs check-jsonschema (pip install -e '.[tests]')")
-
 import jsonschema
+import pytest
 
 from tests.deploy.deploy_helpers import (
     COLLECTOR_CONFIG,

@@ -6,9 +6,6 @@ from typing import Any
 
 import pytest
 
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
-
 from tests.deploy.deploy_helpers import (
     COMPOSE_FILE,
     CRASHES,

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import socket
 import subprocess
 import sys
@@ -29,9 +28,6 @@ from typing import IO, Any
 import pytest
 import yaml
 
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
-
 from tests.deploy.deploy_helpers import (
     CRASHES,
     REPO,
@@ -41,12 +37,12 @@ from tests.deploy.deploy_helpers import (
     Query,
     all_queries,
     load_yaml,
+    require_tool,
     substitute,
 )
 
 pytestmark = pytest.mark.slow
 
-PROMETHEUS = shutil.which("prometheus")
 SERVICE = "threadcrash-e2e"
 ENVIRONMENT = "e2e"
 FIRST = {"value": 3, "pool": 2}  # each series is born with its first crashes already in
@@ -133,8 +129,7 @@ def _stop(process: subprocess.Popen[Any]) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Start the child, crash FIRST, start Prometheus, wait for its scrape, crash SECOND."""
-    if PROMETHEUS is None:
-        pytest.skip("prometheus not installed (apt-get install prometheus; CI has it)")
+    prometheus_binary = require_tool("prometheus")
     tmp = tmp_path_factory.mktemp("e2e")
     metrics_port, prometheus_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
@@ -168,7 +163,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with (tmp / "prometheus.log").open("w") as prometheus_log:
         prometheus = subprocess.Popen(
             [
-                PROMETHEUS,
+                prometheus_binary,
                 f"--config.file={tmp / 'prometheus.yml'}",
                 f"--storage.tsdb.path={tmp / 'data'}",
                 f"--web.listen-address=127.0.0.1:{prometheus_port}",

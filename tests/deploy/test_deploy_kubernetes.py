@@ -9,17 +9,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
-kubernetes_validate = pytest.importorskip(
-    "kubernetes_validate", reason="needs kubernetes-validate (pip install -e '.[tests]')"
-)
-
-from tests.deploy.collector_config import env_references  # noqa: E402
-from tests.deploy.deploy_helpers import (  # noqa: E402
+from tests.deploy.collector_config import env_references
+from tests.deploy.deploy_helpers import (
     COMPOSE_FILE,
     KUBERNETES_DIR,
     load_yaml,

@@ -6,29 +6,24 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
-
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
 
 from tests.deploy.deploy_helpers import (
     PROMETHEUS_CONFIG,
     RULE_TESTS_FILE,
     RULES_FILE,
     load_yaml,
-)
-
-PROMTOOL = shutil.which("promtool")
-needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None, reason="promtool not installed (apt-get install prometheus; CI has it)"
+    require_tool,
 )
 
 
 def _promtool(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    assert PROMTOOL is not None
     return subprocess.run(
-        [PROMTOOL, *map(str, args)], capture_output=True, text=True, timeout=120, check=False
+        [require_tool("promtool"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -37,7 +32,6 @@ def _alerts() -> dict[str, dict[str, object]]:
     return {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "alert" in r}
 
 
-@needs_promtool
 def test_promtool_check_config() -> None:
     """`promtool check config` accepts prometheus.yml and the rule files it loads."""
     result = _promtool("check", "config", PROMETHEUS_CONFIG)
@@ -45,7 +39,6 @@ def test_promtool_check_config() -> None:
     assert "1 rule files found" in result.stdout
 
 
-@needs_promtool
 def test_promtool_check_rules() -> None:
     """`promtool check rules` accepts the alert rules."""
     result = _promtool("check", "rules", RULES_FILE)
@@ -53,7 +46,6 @@ def test_promtool_check_rules() -> None:
     assert f"SUCCESS: {len(_alerts())} rules found" in result.stdout
 
 
-@needs_promtool
 def test_promtool_test_rules() -> None:
     """The alert rules' unit tests (`promtool test rules`) pass."""
     result = _promtool("test", "rules", RULE_TESTS_FILE)
@@ -61,7 +53,6 @@ def test_promtool_test_rules() -> None:
     assert "SUCCESS" in result.stdout
 
 
-@needs_promtool
 def test_rule_unit_tests_catch_a_rule_that_misses_the_first_crash(tmp_path: Path) -> None:
     """An 'any crash' rule written with increase() misses a first crash; the unit tests see it."""
     rules = load_yaml(RULES_FILE)

@@ -10,11 +10,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
-# Test-only dependencies of the `tests` extra; skip with the reason if an environment lacks them.
-pytest.importorskip("promql_parser", reason="needs promql-parser (pip install -e '.[tests]')")
-
 import threadcrash
 from tests.conftest import Otel
 from tests.deploy.deploy_helpers import (
