@@ -332,3 +332,26 @@ def test_a_misconfigured_structlog_costs_only_its_own_events(
     assert len(crash_logs(otel)) == 5
     # one internal error per structlog event attempted: storm control bounds those too
     assert [where for where, _ in internal_errors.seen] == ["structlog"] * 5
+
+
+def test_a_held_back_crash_is_not_formatted(otel: Otel) -> None:
+    """Past the burst, no ``str()`` of the exception: a storm costs the frames' walk, not text."""
+    calls: list[int] = []
+
+    class Costly(Exception):
+        def __str__(self) -> str:
+            calls.append(1)
+            return "costly"
+
+    def crash_costly() -> None:
+        raise Costly
+
+    chained: list[str] = []
+    threading.excepthook = lambda args: chained.append(args.exc_type.__name__)
+    threadcrash.instrument(burst=3, rate_limit=0.001, **otel.providers)
+    crash_in_threads(crash_costly, 20)
+    assert len(calls) == 3
+    assert len(otel.spans()) == 3
+    assert otel.total() == 20
+    assert otel.total("threadcrash.suppressed") == 17
+    assert chained == ["Costly"] * 20

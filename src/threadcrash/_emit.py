@@ -119,15 +119,28 @@ class Emitter:
 
     def emit(self, record: CrashRecord) -> None:
         """Count every crash; past the storm gate and the filter, report it on every signal."""
-        if self._gate is not None and not record.fatal:
-            allowed, summaries = self._gate.admit(
-                record.fingerprint, record.exception_type, record.source
-            )
-            for summary in summaries:
-                self.summarize(summary)
-            if not allowed:
-                self._hold_back(record, "rate_limit")
-                return
+        if self.screen(record):
+            self.emit_screened(record)
+
+    def screen(self, record: CrashRecord) -> bool:
+        """Storm control: False when the crash is held back (it is then counted), else True.
+
+        Only the type, fingerprint, source and thread are looked at, so the reporter can ask
+        before the message and stack trace are formatted. A fatal crash always passes.
+        """
+        if self._gate is None or record.fatal:
+            return True
+        allowed, summaries = self._gate.admit(
+            record.fingerprint, record.exception_type, record.source
+        )
+        for summary in summaries:
+            self.summarize(summary)
+        if not allowed:
+            self._hold_back(record, "rate_limit")
+        return allowed
+
+    def emit_screened(self, record: CrashRecord) -> None:
+        """Report a crash storm control let through: filter, then every signal."""
         try:
             edited = self._filter(record)
         except Exception as error:  # a redaction bug: better no report than an unredacted one

@@ -103,6 +103,32 @@ def thread_role(name: str | None) -> str | None:
     return _DIGITS.sub("N", name[:128])
 
 
+def screening_record(
+    exc_type: type[BaseException],
+    exc_tb: TracebackType | None,
+    *,
+    source: str,
+    thread: ThreadFacts,
+) -> CrashRecord:
+    """The cheap part of a record, for storm control: type, fingerprint, source and thread.
+
+    No message or stack trace is formatted, so a crash held back in a storm costs a walk over
+    its frames and little else. Pure, and never raises on odd exceptions.
+    """
+    stack = _format.frames(exc_tb)
+    type_text = _format.clean(_format.type_name(exc_type))
+    return CrashRecord(
+        source=source,
+        exception_type=type_text,
+        exception_message="",
+        exception_stacktrace="",
+        fingerprint=_format.fingerprint(type_text, stack),
+        thread_name=None if thread.name is None else _format.clean(thread.name),
+        thread_id=thread.ident,
+        thread_native_id=thread.native_id,
+    )
+
+
 def build_record(
     exc_type: type[BaseException],
     exc_value: BaseException | None,

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Protocol
 
 from ._internal import emission_guard, in_emission, record_internal_error
-from ._record import AttributeValue, CrashRecord, Limits, ParentSpan, ThreadFacts, build_record
+from ._record import (
+    AttributeValue,
+    CrashRecord,
+    Limits,
+    ParentSpan,
+    ThreadFacts,
+    build_record,
+    screening_record,
+)
 from ._settings import Settings
 
 
@@ -25,6 +33,12 @@ class Reporter:
         self.settings = settings
         self._sink = sink
         self._limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
+        # storm control, where the sink has it: screen() sees the cheap part of the record and
+        # holds the crash back before its text is formatted; emit_screened() skips the gate.
+        self._screen: Callable[[CrashRecord], bool] | None = getattr(sink, "screen", None)
+        self._emit_screened: Callable[[CrashRecord], None] | None = getattr(
+            sink, "emit_screened", None
+        )
 
     def providers(self) -> list[object]:
         """Return the providers the sink sends to, where it knows them."""
@@ -69,6 +83,19 @@ class Reporter:
         if in_emission():
             return False
         with emission_guard():
+            emit: Callable[[CrashRecord], None] = self._sink.emit
+            if self._screen is not None and not fatal:
+                try:
+                    screened = screening_record(exc_type, exc_tb, source=source, thread=thread)
+                except Exception as error:
+                    record_internal_error("record", error)
+                    return False
+                try:
+                    if not self._screen(screened):
+                        return True  # held back by storm control, and counted
+                    emit = self._emit_screened or emit
+                except Exception as error:
+                    record_internal_error("screen", error)
             try:
                 record = build_record(
                     exc_type,
@@ -85,11 +112,11 @@ class Reporter:
             except Exception as error:
                 record_internal_error("record", error)
                 return False
-            return self._send(record)
+            return self._send(record, emit)
 
-    def _send(self, record: CrashRecord) -> bool:
+    def _send(self, record: CrashRecord, emit: Callable[[CrashRecord], None] | None = None) -> bool:
         try:
-            self._sink.emit(record)
+            (emit or self._sink.emit)(record)
         except Exception as error:
             record_internal_error("emit", error)
             return False
