@@ -100,7 +100,7 @@ def main() -> None:
             f"{'ratio to CPython':>32} {1.0:>13.2f} {rates['on'] / rates['cpython']:>13.2f}"
             f" {rates['off'] / rates['cpython']:>14.2f}"
         )
-    print("ratio = crashes/s with threadcrash (4 signals, chaining to CPython's hook) / CPython alone")
+    print("ratio = crashes/s with threadcrash (4 signals, chained to CPython's hook) / CPython's")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import threadcrash
 from tests.conftest import InternalErrors, Otel
 from tests.helpers import run_thread
 from threadcrash import _lifecycle
-from threadcrash._gate import Gate, Summary
+from threadcrash._gate import EVICTED, VARIOUS, Gate, Summary
 
 
 class Clock:
@@ -127,25 +127,40 @@ def test_the_summary_text_reads_as_a_sentence() -> None:
 
 
 def test_fingerprints_are_bounded_and_the_least_recently_seen_goes_first() -> None:
-    """The table never outgrows its capacity; an evicted fingerprint's summary is told then."""
+    """The table never outgrows its capacity; what an evicted kind held back is still told."""
     clock = Clock()
     gate = Gate(rate=1.0, burst=1, summary_interval=60, capacity=3, clock=clock)
     gate.admit("a", "E", "thread")
     gate.admit("a", "E", "thread")  # one of "a" held back
     gate.admit("b", "E", "thread")
     gate.admit("c", "E", "thread")
-    gate.admit("a", "E", "thread")  # "a" seen again: "b" is now the oldest
-    assert len(gate) == 3
+    gate.admit("a", "E", "thread")  # "a" seen again (two held back): "b" is now the oldest
+    assert list(gate._buckets) == ["b", "c", "a"]
     assert gate.admit("d", "E", "thread") == (True, ())  # "b" evicted, nothing pending
-    assert len(gate) == 3
+    assert list(gate._buckets) == ["c", "a", "d"]
     clock.now += 0.5
-    allowed, due = gate.admit("e", "E", "thread")  # "c" evicted
-    assert allowed
-    assert due == ()
-    allowed, due = gate.admit("f", "E", "thread")  # "a" evicted, with 2 held back
-    assert allowed
-    assert due == (Summary("a", "E", "thread", 2, 0.5),)
+    assert gate.admit("e", "E", "thread") == (True, ())  # "c" evicted
+    clock.now += 0.5
+    assert gate.admit("f", "E", "thread") == (  # "a" evicted with 2 held back, told at once
+        True,
+        (Summary(EVICTED, VARIOUS, VARIOUS, 2, 1.0),),
+    )
     assert len(gate) == 3
+
+
+def test_the_overall_bucket_caps_many_kinds_at_once() -> None:
+    """A bug that churns through kinds is limited too: ten times the burst, overall."""
+    gate = Gate(rate=1.0, burst=2, summary_interval=60, capacity=5, clock=Clock())
+    allowed = [gate.admit(f"kind-{index}", "E", "thread")[0] for index in range(100)]
+    assert sum(allowed) == 20
+    assert allowed[:20] == [True] * 20
+    *kept, summary = gate.drain()
+    assert [(item.fingerprint, item.suppressed) for item in kept] == [
+        (f"kind-{index}", 1) for index in range(95, 100)
+    ]
+    assert summary.fingerprint == EVICTED
+    assert summary.suppressed == 75  # 80 held back, 5 of them by kinds still in the table
+    assert summary.text().startswith("75 crashes of kinds seen too rarely to track suppressed")
 
 
 def test_the_gate_holds_only_strings_and_numbers() -> None:

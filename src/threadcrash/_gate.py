@@ -3,8 +3,8 @@
 The counter never passes through here. What is held back is counted by the emitter and told
 once in a while as a summary: with the next report of that fingerprint the bucket lets
 through, or, when it lets none through for ``summary_interval`` seconds, with the next crash
-of that fingerprint; also when its bucket is evicted and at ``uninstrument()``. There is no
-timer thread: a summary only ever rides on a call that is already happening.
+of that fingerprint; and at ``uninstrument()``. There is no timer thread: a summary only ever
+rides on a call that is already happening.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 MAX_FINGERPRINTS = 1024
+OVERALL = 10  # the overall bucket: this many times the per-fingerprint rate and burst
+EVICTED = "evicted"  # the summary of kinds no longer in the table
+VARIOUS = "various"
 NO_SUMMARIES: tuple[Summary, ...] = ()
 
 
@@ -31,7 +34,8 @@ class Summary(NamedTuple):
     def text(self) -> str:
         """The sentence a human reads."""
         plural = "crash" if self.suppressed == 1 else "crashes"
-        return f"{self.suppressed} {plural} like this suppressed in the last {self.seconds:.0f} s"
+        kind = "of kinds seen too rarely to track" if self.fingerprint == EVICTED else "like this"
+        return f"{self.suppressed} {plural} {kind} suppressed in the last {self.seconds:.0f} s"
 
 
 class _Bucket:
@@ -56,8 +60,10 @@ class _Bucket:
 class Gate:
     """Per-fingerprint token buckets, at most ``capacity`` of them, least recently seen evicted.
 
-    Holds only strings and numbers. :meth:`admit` costs a lock, a dict lookup and some
-    arithmetic: about a microsecond.
+    An overall bucket (``OVERALL`` times the rate and the burst) caps the reports of every kind
+    together, so a bug that churns through more kinds than the table holds is limited too; the
+    held-back crashes of an evicted kind are summed up under ``EVICTED``. Holds only strings and
+    numbers. :meth:`admit` costs a lock, a dict lookup and some arithmetic: about a microsecond.
     """
 
     def __init__(
@@ -74,6 +80,8 @@ class Gate:
         self._capacity = max(capacity, 1)
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._overall: _Bucket | None = None  # made at the first crash, on the clock's time
+        self._evicted = _Bucket(0.0, 0.0, VARIOUS, VARIOUS)
         self._lock = threading.Lock()
 
     def admit(
@@ -84,38 +92,72 @@ class Gate:
         with self._lock:
             bucket = self._buckets.get(fingerprint)
             if bucket is None:
-                due = NO_SUMMARIES
                 if len(self._buckets) >= self._capacity:
-                    old_fingerprint, old = self._buckets.popitem(last=False)
-                    if old.suppressed:
-                        due = (old.summary(old_fingerprint, now),)
-                self._buckets[fingerprint] = _Bucket(self._burst - 1, now, exception_type, source)
-                return True, due
-            self._buckets.move_to_end(fingerprint)
-            tokens = bucket.tokens + (now - bucket.updated) * self._rate
-            bucket.tokens = tokens if tokens < self._burst else self._burst
-            bucket.updated = now
-            if bucket.tokens >= 1.0:
+                    self._evict(now)
+                bucket = self._buckets[fingerprint] = _Bucket(
+                    self._burst, now, exception_type, source
+                )
+            else:
+                self._buckets.move_to_end(fingerprint)
+                self._refill(bucket, now, self._rate, self._burst)
+            overall = self._overall
+            if overall is None:
+                overall = self._overall = _Bucket(self._burst * OVERALL, now, "", "")
+            else:
+                self._refill(overall, now, self._rate * OVERALL, self._burst * OVERALL)
+            if bucket.tokens >= 1.0 and overall.tokens >= 1.0:
                 bucket.tokens -= 1.0
-                if bucket.suppressed:
-                    return True, (bucket.summary(fingerprint, now),)
+                overall.tokens -= 1.0
+                if bucket.suppressed or self._evicted.suppressed:
+                    return True, self._due(bucket, fingerprint, now, everything=True)
                 return True, NO_SUMMARIES
             if not bucket.suppressed:
                 bucket.since = now
             bucket.suppressed += 1
-            if now - bucket.since >= self._interval:
-                return False, (bucket.summary(fingerprint, now),)
+            if now - bucket.since >= self._interval or (
+                self._evicted.suppressed and now - self._evicted.since >= self._interval
+            ):
+                return False, self._due(bucket, fingerprint, now, everything=False)
             return False, NO_SUMMARIES
+
+    @staticmethod
+    def _refill(bucket: _Bucket, now: float, rate: float, burst: float) -> None:
+        tokens = bucket.tokens + max(now - bucket.updated, 0.0) * rate
+        bucket.tokens = tokens if tokens < burst else burst
+        bucket.updated = now
+
+    def _evict(self, now: float) -> None:
+        """Drop the least recently seen kind; what it held back joins the evicted tally."""
+        _, old = self._buckets.popitem(last=False)
+        if old.suppressed:
+            evicted = self._evicted
+            if not evicted.suppressed:
+                evicted.since = old.since
+            evicted.suppressed += old.suppressed
+            evicted.since = min(evicted.since, old.since)
+
+    def _due(
+        self, bucket: _Bucket, fingerprint: str, now: float, *, everything: bool
+    ) -> tuple[Summary, ...]:
+        due: list[Summary] = []
+        if bucket.suppressed and (everything or now - bucket.since >= self._interval):
+            due.append(bucket.summary(fingerprint, now))
+        if self._evicted.suppressed and (everything or now - self._evicted.since >= self._interval):
+            due.append(self._evicted.summary(EVICTED, now))
+        return tuple(due)
 
     def drain(self) -> list[Summary]:
         """Every pending summary, for the last word at ``uninstrument()``."""
         now = self._clock()
         with self._lock:
-            return [
+            due = [
                 bucket.summary(fingerprint, now)
                 for fingerprint, bucket in self._buckets.items()
                 if bucket.suppressed
             ]
+            if self._evicted.suppressed:
+                due.append(self._evicted.summary(EVICTED, now))
+            return due
 
     def __len__(self) -> int:
         return len(self._buckets)
