@@ -41,4 +41,4 @@ def benchmarks(session: nox.Session) -> None:
     """Print the benchmark ratios (not part of the default sessions)."""
     session.install("-e", ".")
     for script in sorted(__import__("pathlib").Path("benchmarks").glob("bench_*.py")):
-        session.run("python", str(script))
+        session.run("python", "-m", f"benchmarks.{script.stem}")  # they import benchmarks._common

@@ -370,3 +370,21 @@ def test_a_held_back_crash_is_not_formatted(otel: Otel) -> None:
     assert otel.total() == 20
     assert otel.total("threadcrash.suppressed") == 17
     assert chained == ["Costly"] * 20
+
+
+def test_error_types_in_the_counters_are_capped(otel: Otel) -> None:
+    """Past 200 distinct exception types, the counters say ``other``: no unbounded series."""
+    from threadcrash._emit import MAX_ERROR_TYPES
+
+    threadcrash.instrument(chain=False, **otel.providers)
+    kinds = [type(f"Generated{index}", (Exception,), {}) for index in range(MAX_ERROR_TYPES + 30)]
+    for kind in kinds:
+
+        def crash_kind(kind: type[Exception] = kind) -> None:
+            raise kind
+
+        run_thread(crash_kind)
+    by_type = {dict(key)["error.type"]: value for key, value in otel.counts().items()}
+    assert len(by_type) == MAX_ERROR_TYPES + 1
+    assert by_type["other"] == 30
+    assert otel.total() == MAX_ERROR_TYPES + 30

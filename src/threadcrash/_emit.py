@@ -33,6 +33,9 @@ SUPPRESSED_NAME = "threadcrash.suppressed"
 SUPPRESSED_EVENT = "threadcrash.suppressed"
 SUPPRESSED_EVENT_TEXT = "crashes suppressed"
 OTHER_ROLE = "other"
+# The SDK has no cardinality limit: a bug that makes exception classes on the fly must not make
+# the counters' attribute sets (and memory) grow without end.
+MAX_ERROR_TYPES = 200
 _EVENTS = {
     "thread": "thread crashed",
     "main": "uncaught exception",
@@ -84,6 +87,7 @@ class Emitter:
         self._exception_event = settings.exception_signal != "logs"
         self._structlog_logger = structlog.get_logger("threadcrash")
         self._role = RoleCap(settings.max_thread_roles)
+        self._error_types = RoleCap(MAX_ERROR_TYPES)
         self._suppressed = meter.create_counter(
             SUPPRESSED_NAME,
             unit="{crash}",
@@ -161,7 +165,7 @@ class Emitter:
             self._suppressed.add(
                 1,
                 {
-                    "error.type": record.exception_type,
+                    "error.type": self._error_type(record),
                     "threadcrash.source": record.source,
                     "threadcrash.reason": reason,
                 },
@@ -259,9 +263,13 @@ class Emitter:
         span.end()
         return trace.set_span_in_context(span, Context())
 
+    def _error_type(self, record: CrashRecord) -> str:
+        """``error.type`` for the counters: the first ``MAX_ERROR_TYPES`` types, then ``other``."""
+        return self._error_types(record.exception_type) or OTHER_ROLE
+
     def _count(self, record: CrashRecord, context: Context) -> None:
         attributes: dict[str, AttributeValue] = {
-            "error.type": record.exception_type,
+            "error.type": self._error_type(record),
             "threadcrash.source": record.source,
         }
         role = self._role(record.thread_role)
