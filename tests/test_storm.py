@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 import threading
 import warnings
 from typing import Any
@@ -388,3 +392,39 @@ def test_error_types_in_the_counters_are_capped(otel: Otel) -> None:
     assert len(by_type) == MAX_ERROR_TYPES + 1
     assert by_type["other"] == 30
     assert otel.total() == MAX_ERROR_TYPES + 30
+
+
+EXIT_CHILD = """
+import json, sys, threading
+import structlog
+import threadcrash
+
+structlog.configure(processors=[structlog.processors.JSONRenderer()])
+threadcrash.instrument(burst=2, rate_limit=0.001, chain=False)
+
+def crash():
+    raise ValueError("storm")
+
+for _ in range(12):
+    thread = threading.Thread(target=crash)
+    thread.start()
+    thread.join()
+"""
+
+
+def test_what_was_held_back_is_told_at_exit() -> None:
+    """A program that never calls ``uninstrument()`` still gets its summary at exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [event["event"] for event in events] == ["thread crashed"] * 2 + ["crashes suppressed"]
+    assert events[-1]["threadcrash.suppressed.count"] == 10
+    assert events[-1]["summary"].startswith("10 crashes like this suppressed in the last ")

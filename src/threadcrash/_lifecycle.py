@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,8 @@ def install(
             settings, reporter, sources, parent_capture, emitter=emitter, providers=providers
         )
         _coexist.install(settings.sources & set(FACTORIES))
+        # registered after the auto-configured providers' exit hook, so it runs before it
+        atexit.register(_flush_summaries, emitter)
 
 
 def uninstall() -> None:
@@ -80,6 +83,7 @@ def uninstall() -> None:
         for source in reversed(installation.sources):
             source.uninstall()
         if installation.emitter is not None:
+            atexit.unregister(_flush_summaries)
             _flush_summaries(installation.emitter)
         _coexist.uninstall()
         if installation.providers is not None:
