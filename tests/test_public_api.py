@@ -2,14 +2,48 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pytest
+
 import threadcrash
 
 
 def test_all_is_exactly_the_public_names() -> None:
     """Every public attribute is in ``__all__`` and every name in ``__all__`` exists."""
-    public = {name for name in vars(threadcrash) if not name.startswith("_")}
+    public = {name for name in dir(threadcrash) if not name.startswith("_")}
     public |= {"__version__"}
     assert set(threadcrash.__all__) == public
+    for name in threadcrash.__all__:
+        assert getattr(threadcrash, name) is not None
+
+
+def test_an_unknown_attribute_is_an_attribute_error() -> None:
+    """The lazy attribute lookup answers anything else as a module normally does."""
+    with pytest.raises(AttributeError, match="no attribute 'instrumnet'"):
+        threadcrash.instrumnet  # noqa: B018
+
+
+def test_importing_threadcrash_does_not_import_the_instrumentation_base() -> None:
+    """``import threadcrash`` stays light: OTel's instrumentor base loads only when asked for."""
+    code = (
+        "import sys, threadcrash\n"
+        "assert 'opentelemetry.instrumentation.instrumentor' not in sys.modules\n"
+        "threadcrash.ThreadCrashInstrumentor\n"
+        "assert 'opentelemetry.instrumentation.instrumentor' in sys.modules\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_all_is_sorted_and_unique() -> None:

@@ -1,9 +1,15 @@
 """threadcrash: every exception that would die quietly becomes a log, a span and a count."""
 
-from ._instrumentor import ThreadCrashInstrumentor, instrument, uninstrument
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from ._api import instrument, uninstrument
 from ._record import CrashRecord
 from ._settings import ConfigurationWarning
 from ._version import __version__
+
+if _TYPE_CHECKING:
+    from ._instrumentor import ThreadCrashInstrumentor
 
 __all__ = [
     "ConfigurationWarning",
@@ -13,3 +19,15 @@ __all__ = [
     "instrument",
     "uninstrument",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    if name == "ThreadCrashInstrumentor":
+        from ._instrumentor import ThreadCrashInstrumentor
+
+        return ThreadCrashInstrumentor
+    raise AttributeError(f"module 'threadcrash' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,4 +1,9 @@
-"""The public entry points: ``instrument()``, ``uninstrument()`` and the OTel instrumentor."""
+"""``ThreadCrashInstrumentor``: threadcrash as an OpenTelemetry instrumentor.
+
+Imported only when first used (``threadcrash.ThreadCrashInstrumentor``, or the entry point that
+``opentelemetry-instrument`` loads): OpenTelemetry's instrumentation base costs more to import
+than the rest of threadcrash together, and ``threadcrash.instrument()`` does not need it.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,17 @@ class ThreadCrashInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """OpenTelemetry instrumentor (entry point ``threadcrash``) for uncaught exceptions.
 
     ``ThreadCrashInstrumentor().instrument(tracer_provider=..., meter_provider=...,
-    logger_provider=..., **options)`` is the same as :func:`threadcrash.instrument`.
+    logger_provider=..., **options)`` is the same as :func:`threadcrash.instrument`, and both
+    share one on/off state: the instrumentor reports instrumented exactly while threadcrash is.
     """
+
+    @property
+    def _is_instrumented_by_opentelemetry(self) -> bool:
+        return _lifecycle.current() is not None
+
+    @_is_instrumented_by_opentelemetry.setter
+    def _is_instrumented_by_opentelemetry(self, value: bool) -> None:
+        """Ignored: the lifecycle module is the one source of truth."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         """No third-party library is instrumented: only the interpreter's hooks."""
@@ -26,24 +40,3 @@ class ThreadCrashInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _uninstrument(self, **kwargs: Any) -> None:
         _lifecycle.uninstall()
-
-
-def instrument(**kwargs: Any) -> None:
-    """Report every uncaught exception; idempotent (one crash, one report, however often called).
-
-    Keyword arguments: ``tracer_provider``, ``meter_provider``, ``logger_provider`` (else the
-    global ones, or, where none is set and ``OTEL_*`` asks for export, SDK providers built from
-    the environment) and any setting of the settings table, e.g. ``chain=False``.
-    """
-    instrumentor = ThreadCrashInstrumentor()
-    with _lifecycle._lock:
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(skip_dep_check=True, **kwargs)
-
-
-def uninstrument() -> None:
-    """Exact mirror of :func:`instrument`; hooks replaced by someone else since are left inert."""
-    instrumentor = ThreadCrashInstrumentor()
-    with _lifecycle._lock:
-        if instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.uninstrument()
