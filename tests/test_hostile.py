@@ -423,3 +423,66 @@ def test_the_real_hook_survives_any_exception(otel: Otel, exc: BaseException, de
             assert_bounded_utf8(value, max(MESSAGE_LIMIT, STACK_LIMIT))
         for value in state.events[0].values():
             assert isinstance(value, (str, int, float, bool))
+
+
+@contextmanager
+def hooked(otel: Otel, attribute: str) -> Iterator[list[Any]]:
+    """Install threadcrash on ``sys.<attribute>``, chaining to a recorder set before it."""
+    received: list[Any] = []
+    setattr(sys, attribute, lambda *args: received.append(args))
+    threadcrash.instrument(
+        rate_limit=0,
+        max_message_length=MESSAGE_LIMIT,
+        max_stacktrace_length=STACK_LIMIT,
+        **otel.providers,
+    )
+    try:
+        yield received
+    finally:
+        threadcrash.uninstrument()
+
+
+def assert_one_report_bounded(otel: Otel, before: int) -> None:
+    assert otel.total() == before + 1
+    [log] = otel.logs()
+    assert_bounded_utf8(log.body, MESSAGE_LIMIT)
+    for value in (log.attributes or {}).values():
+        assert isinstance(value, (str, int, float, bool))
+        assert_bounded_utf8(value, max(MESSAGE_LIMIT, STACK_LIMIT))
+
+
+@HYPOTHESIS
+@given(exc=exceptions())
+def test_the_unraisable_hook_survives_any_exception(otel: Otel, exc: BaseException) -> None:
+    """A ``__del__`` that raises a generated exception: one bounded report, chained once."""
+    otel.logs_exporter.clear()
+    before = otel.total()
+
+    class Doomed:
+        def __del__(self) -> None:
+            raise exc
+
+        def __repr__(self) -> str:
+            raise RuntimeError("no repr for the dying object either")
+
+    with hooked(otel, "unraisablehook") as received:
+        doomed = Doomed()
+        del doomed
+        assert len(received) == 1
+        assert received[0][0].exc_value is exc
+        assert_one_report_bounded(otel, before)
+
+
+@HYPOTHESIS
+@given(exc=exceptions(), depth=st.integers(0, 60))
+def test_the_main_thread_hook_survives_any_exception(
+    otel: Otel, exc: BaseException, depth: int
+) -> None:
+    """``sys.excepthook`` given a generated exception: one bounded report, chained once."""
+    otel.logs_exporter.clear()
+    before = otel.total()
+    exc_type, tb = with_traceback(exc, depth)
+    with hooked(otel, "excepthook") as received:
+        sys.excepthook(exc_type, exc, tb)
+        assert received == [(exc_type, exc, tb)]
+        assert_one_report_bounded(otel, before)
