@@ -159,6 +159,7 @@ HOSTILE: dict[str, Callable[[], BaseException]] = {
     "five-megabyte-message": lambda: ValueError("x" * 5_000_000),
     "five-megabyte-non-ascii": lambda: ValueError("é\U0001f4a5" * 2_500_000),
     "lone-surrogates-and-nul": lambda: ValueError("bad \udc80\ud800 and \x00 nul \x00"),
+    "lone-surrogates-past-the-limit": lambda: ValueError("\ud800" * 10_000),
     "binary-argument": lambda: ValueError(bytes(range(256))),
     "cause-cycle": cause_cycle,
     "chain-of-5000": lambda: long_chain(5000),

@@ -87,10 +87,8 @@ class ReportFilter:
 
     def _bound(self, record: CrashRecord) -> CrashRecord:
         """A pattern or a callback may lengthen the text; the limits hold all the same."""
-        message = _format.clean(_format.truncate(record.exception_message, self._limits.message))
-        stacktrace = _format.clean(
-            _format.truncate_head(record.exception_stacktrace, self._limits.stacktrace)
-        )
+        message = _format.bound(record.exception_message, self._limits.message)
+        stacktrace = _format.bound_tail(record.exception_stacktrace, self._limits.stacktrace)
         if message is record.exception_message and stacktrace is record.exception_stacktrace:
             return record
         return dataclasses.replace(

@@ -67,6 +67,20 @@ def truncate_head(text: str, limit: int) -> str:
     return result[-limit:] if len(result) > limit else result
 
 
+def bound(text: str, limit: int) -> str:
+    """Valid UTF-8 of at most ``limit`` characters, keeping the start.
+
+    Cut first (a huge text is not escaped whole), then escape (a lone surrogate becomes six
+    characters), then cut again if escaping made it longer.
+    """
+    return truncate(clean(truncate(text, limit)), limit)
+
+
+def bound_tail(text: str, limit: int) -> str:
+    """Valid UTF-8 of at most ``limit`` characters, keeping the end (a traceback's innermost)."""
+    return truncate_head(clean(truncate_head(text, limit)), limit)
+
+
 def safe_str(value: object) -> str:
     """``str(value)`` that never raises and always returns a ``str``.
 
@@ -89,7 +103,7 @@ def message(exc: BaseException | None, limit: int) -> str:
     """``str(exc)``, bounded and valid UTF-8; never raises."""
     if exc is None:
         return ""
-    return clean(truncate(safe_str(exc), limit))
+    return bound(safe_str(exc), limit)
 
 
 def frames(tb: TracebackType | None) -> list[Frame]:
@@ -212,7 +226,7 @@ def stacktrace(
         return truncate_head(f"{type_name(exc_type)}\n", limit)
     chain = _chain(exc)
     if any(_is_group(item) for item, _ in chain):
-        return clean(truncate_head(_format_with_traceback_module(exc, tb), limit))
+        return bound_tail(_format_with_traceback_module(exc, tb), limit)
     parts: list[str] = []
     for item, separator in chain:
         own = item is exc
@@ -222,7 +236,7 @@ def stacktrace(
             parts.extend(_stack_lines(item_stack))
         parts.extend(_exception_line(item, message_text if own else None))
         parts.append(separator)
-    return clean(truncate_head("".join(parts), limit))
+    return bound_tail("".join(parts), limit)
 
 
 def _format_with_traceback_module(exc: BaseException, tb: TracebackType | None) -> str:
