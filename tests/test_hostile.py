@@ -371,6 +371,10 @@ def with_traceback(exc: BaseException, depth: int) -> tuple[type[BaseException],
     return kind, traceback
 
 
+# Background threads left by other tests (exporters retrying with jitter, span ids) use the
+# global ``random`` while an example is drawn; hypothesis takes that for our strategies' doing.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
+
 HYPOTHESIS = settings(
     max_examples=80,
     deadline=None,

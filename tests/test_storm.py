@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from typing import Any
 
@@ -428,3 +429,27 @@ def test_what_was_held_back_is_told_at_exit() -> None:
     assert [event["event"] for event in events] == ["thread crashed"] * 2 + ["crashes suppressed"]
     assert events[-1]["threadcrash.suppressed.count"] == 10
     assert events[-1]["summary"].startswith("10 crashes like this suppressed in the last ")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_the_gate_is_busy_leaves_the_child_working() -> None:
+    """The child of a fork taken while another thread held the gate's lock can still report."""
+    gate = Gate(rate=1.0, burst=10, summary_interval=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() in a threaded process
+        with gate._lock:
+            pid = os.fork()
+            if pid == 0:  # the child: the lock's holder does not exist here
+                ok = gate.admit("f", "E", "thread")[0]
+                os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 10
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the child's first crash report hung on the gate's lock")
+        time.sleep(0.01)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -9,8 +9,10 @@ rides on a call that is already happening.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
@@ -83,6 +85,7 @@ class Gate:
         self._overall: _Bucket | None = None  # made at the first crash, on the clock's time
         self._evicted = _Bucket(0.0, 0.0, VARIOUS, VARIOUS)
         self._lock = threading.Lock()
+        _gates.add(self)
 
     def admit(
         self, fingerprint: str, exception_type: str, source: str
@@ -161,3 +164,16 @@ class Gate:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+_gates: weakref.WeakSet[Gate] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A fork while another thread held a gate's lock must not leave the child's hook stuck."""
+    for gate in list(_gates):
+        gate._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
