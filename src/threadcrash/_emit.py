@@ -202,7 +202,7 @@ class Emitter:
             record_internal_error("summary structlog", error)
 
     def flush_summaries(self) -> None:
-        """Tell every pending summary now (at ``uninstrument()``)."""
+        """Tell every pending summary now (at ``uninstrument()`` and at exit)."""
         if self._gate is not None:
             for summary in self._gate.drain():
                 self.summarize(summary)
