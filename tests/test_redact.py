@@ -7,12 +7,14 @@ import re
 import warnings
 from typing import Any
 
+import hypothesis
+import hypothesis.strategies as st
 import pytest
 
 import threadcrash
 from tests.conftest import InternalErrors, Otel
 from tests.helpers import run_thread
-from threadcrash import CrashRecord
+from threadcrash import CrashRecord, _redact
 from threadcrash._redact import REDACTED, Redactor, parse_patterns
 from threadcrash._settings import BadValue
 
@@ -358,3 +360,41 @@ def test_a_before_emit_keyword_that_is_not_callable_is_refused() -> None:
         threadcrash.instrument(before_emit=42)
     with pytest.raises(ValueError, match="before_emit"):
         threadcrash.instrument(before_emit="no_such_module:function")
+
+
+_PIECES = (
+    "password",
+    "PassPhrase",
+    "pwd",
+    "secret",
+    "Token",
+    "api_key",
+    "API-KEY",
+    "access_key",
+    "auth-key",
+    "private_key",
+    "credential",
+    "session_id",
+    "Cookie",
+    "Bearer ",
+    "basic ",
+    "https://",
+    "user:",
+    "@host",
+    "=",
+    ": ",
+    "'",
+    "hunter2abcdef",
+    " ",
+    "\n",
+)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_the_quick_trigger_check_never_skips_a_secret(text: str) -> None:
+    """Text that any default rule matches always passes the substring pre-check."""
+    lowered = text.lower()
+    if any(pattern.search(lowered) for pattern in _redact._LOWERCASE_PATTERNS):
+        assert any(trigger in lowered for trigger in _redact._TRIGGERS)
+        assert _redact._apply_defaults(text) != text

@@ -125,15 +125,13 @@ def qualname(code: CodeType) -> str:
 
 def fingerprint(type_text: str, stack: list[Frame]) -> str:
     """A short stable hash of the type and the frames' module and function (no lines, no text)."""
-    digest = hashlib.blake2b(type_text.encode("utf-8", "backslashreplace"), digest_size=8)
-    previous = None
+    keys = [type_text]
     for _, _, _, code, f_globals in stack[-_FINGERPRINT_FRAMES:]:
-        module = f_globals.get("__name__", "?")
-        key = f"{module}:{qualname(code)}"
-        if key != previous:  # recursion depth must not change the group
-            digest.update(b"\0" + key.encode("utf-8", "backslashreplace"))
-            previous = key
-    return digest.hexdigest()
+        key = f"{f_globals.get('__name__', '?')}:{qualname(code)}"
+        if key != keys[-1]:  # recursion depth must not change the group
+            keys.append(key)
+    data = "\0".join(keys).encode("utf-8", "backslashreplace")
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def _exception_line(exc: BaseException, text: str | None = None) -> list[str]:

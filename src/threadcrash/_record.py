@@ -141,8 +141,12 @@ def build_record(
     parent: ParentSpan | None = None,
     fatal: bool = False,
     extra: Mapping[str, AttributeValue] | None = None,
+    fingerprint: str | None = None,
 ) -> CrashRecord:
-    """Turn one crash into a :class:`CrashRecord`; pure, and never raises on odd exceptions."""
+    """Turn one crash into a :class:`CrashRecord`; pure, and never raises on odd exceptions.
+
+    ``fingerprint`` is the one :func:`screening_record` already computed for this crash, if any.
+    """
     stack = _format.frames(exc_tb)
     type_text = _format.clean(_format.type_name(exc_type))
     text = _format.message(exc_value, limits.message)
@@ -155,7 +159,7 @@ def build_record(
         exception_stacktrace=_format.stacktrace(
             exc_value, exc_type, exc_tb, stack, text, limits.stacktrace
         ),
-        fingerprint=_format.fingerprint(type_text, stack),
+        fingerprint=fingerprint or _format.fingerprint(type_text, stack),
         thread_name=None if thread.name is None else _format.clean(thread.name),
         thread_id=thread.ident,
         thread_native_id=thread.native_id,

@@ -46,6 +46,10 @@ DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(rule, re.IGNORECASE) for rule in _DEFAULT_RULES
 )
 _LOWERCASE_PATTERNS = tuple(re.compile(rule) for rule in _DEFAULT_RULES)
+# Every default rule's match contains one of these: text without any of them (most stack
+# traces) is left alone after a few substring searches instead of a scan per rule.
+_TRIGGERS: tuple[str, ...] = ("pass", "pwd", "secret", "token", "key", "credential", "session")
+_TRIGGERS += ("cookie", "bearer", "basic", "://")
 
 
 def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
@@ -112,6 +116,8 @@ class Redactor:
 
 def _apply_defaults(text: str) -> str:
     lowered = text.lower()
+    if not any(trigger in lowered for trigger in _TRIGGERS):
+        return text
     if len(lowered) != len(text):  # a character whose lowercase is longer: the slow way
         for pattern in DEFAULT_PATTERNS:
             text = pattern.sub(lambda match: _blank(match, "secret"), text)

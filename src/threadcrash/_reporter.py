@@ -84,6 +84,7 @@ class Reporter:
             return False
         with emission_guard():
             emit: Callable[[CrashRecord], None] = self._sink.emit
+            fingerprint = None
             if self._screen is not None and not fatal:
                 try:
                     screened = screening_record(exc_type, exc_tb, source=source, thread=thread)
@@ -93,6 +94,7 @@ class Reporter:
                 try:
                     if not self._screen(screened):
                         return True  # held back by storm control, and counted
+                    fingerprint = screened.fingerprint
                     emit = self._emit_screened or emit
                 except Exception as error:
                     record_internal_error("screen", error)
@@ -108,6 +110,7 @@ class Reporter:
                     parent=parent,
                     fatal=fatal,
                     extra=extra,
+                    fingerprint=fingerprint,
                 )
             except Exception as error:
                 record_internal_error("record", error)
