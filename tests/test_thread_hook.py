@@ -444,3 +444,25 @@ def test_the_instrumentor_is_the_same_switch(otel: Otel) -> None:
     threadcrash.uninstrument()
     assert not instrumentor.is_instrumented_by_opentelemetry
     assert threading.excepthook is threading.__excepthook__
+
+
+def test_the_role_cap_holds_when_many_threads_race_for_the_last_slots() -> None:
+    """Many threads offering new roles at once never get more than the cap through."""
+    from threadcrash._emit import OTHER_ROLE, RoleCap
+
+    cap = RoleCap(5)
+    barrier = threading.Barrier(40, timeout=10)
+    results: list[str | None] = []
+
+    def offer(index: int) -> None:
+        barrier.wait()
+        results.append(cap(f"role-{index}"))
+
+    threads = [threading.Thread(target=offer, args=(index,)) for index in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    kept = {role for role in results if role != OTHER_ROLE}
+    assert len(results) == 40
+    assert len(kept) == 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import itertools
 import time
 
 import structlog
@@ -48,20 +48,23 @@ _EVENT_ONLY_KEYS = frozenset(_EXCEPTION_EVENT_KEYS) - {"exception.type"}
 
 
 class RoleCap:
-    """At most ``limit`` distinct thread roles as a metric attribute; the rest become ``other``."""
+    """At most ``limit`` distinct values of a metric attribute; the rest become ``other``.
+
+    Lock-free, so a fork taken while another thread is here cannot leave the child stuck:
+    ``next()`` on a counter is atomic, so no more than ``limit`` values ever get a slot.
+    """
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
         self._seen: set[str] = set()
-        self._lock = threading.Lock()
+        self._slots = itertools.count()
 
     def __call__(self, role: str | None) -> str | None:
         if role is None or role in self._seen:
             return role
-        with self._lock:
-            if len(self._seen) < self._limit:
-                self._seen.add(role)
-                return role
+        if next(self._slots) < self._limit:
+            self._seen.add(role)
+            return role
         return OTHER_ROLE
 
 
