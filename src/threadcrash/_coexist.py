@@ -26,8 +26,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import structlog
-
 from ._internal import record_internal_error
 
 _EXCEPTIONS_MODULE = "opentelemetry.instrumentation.exceptions"
@@ -120,6 +118,8 @@ def _is_structlog_bridge(processor: object) -> bool:
 
 def structlog_logger(default: Any) -> Any:
     """``default`` (our ``threadcrash`` logger), or one whose chain leaves the OTel bridge out."""
+    import structlog  # only called once the application's structlog is in use
+
     processors = structlog.get_config()["processors"]
     kept = [processor for processor in processors if not _is_structlog_bridge(processor)]
     if len(kept) == len(processors):

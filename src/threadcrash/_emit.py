@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import sys
 import time
+from typing import Any
 
-import structlog
 from opentelemetry import _logs, metrics, trace
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context
@@ -88,7 +90,7 @@ class Emitter:
         _fork.track(self._counter)
         self._structlog = settings.structlog
         self._exception_event = settings.exception_signal != "logs"
-        self._structlog_logger = structlog.get_logger("threadcrash")
+        self._structlog_logger: Any = None
         self._role = RoleCap(settings.max_thread_roles)
         self._error_types = RoleCap(MAX_ERROR_TYPES)
         self._suppressed = meter.create_counter(
@@ -197,10 +199,9 @@ class Emitter:
         except Exception as error:
             record_internal_error("summary log record", error)
         try:
-            if self._structlog is True or (self._structlog is None and structlog.is_configured()):
-                self._structlog_logger.warning(
-                    SUPPRESSED_EVENT_TEXT, summary=summary.text(), **attributes
-                )
+            logger = self._structlog_target()
+            if logger is not None:
+                logger.warning(SUPPRESSED_EVENT_TEXT, summary=summary.text(), **attributes)
         except Exception as error:
             record_internal_error("summary structlog", error)
 
@@ -295,11 +296,28 @@ class Emitter:
             event_name="exception",
         )
 
+    def _structlog_target(self) -> Any:
+        """Our structlog logger, or None when no structlog event is wanted.
+
+        An application that configured structlog has imported it, so with the default (auto)
+        a program that never did costs neither the import nor a line on its stdout.
+        """
+        wanted = self._structlog
+        if wanted is False:
+            return None
+        module = sys.modules.get("structlog")
+        if wanted is None and (module is None or not module.is_configured()):
+            return None
+        if self._structlog_logger is None:
+            module = module or importlib.import_module("structlog")
+            self._structlog_logger = module.get_logger("threadcrash")
+        return self._structlog_logger
+
     def _structlog_event(
         self, record: CrashRecord, attributes: dict[str, AttributeValue], context: Context
     ) -> None:
-        wanted = self._structlog
-        if wanted is False or (wanted is None and not structlog.is_configured()):
+        default = self._structlog_target()
+        if default is None:
             return
         event: dict[str, object] = dict(attributes)
         span_context = trace.get_current_span(context).get_span_context()
@@ -307,7 +325,7 @@ class Emitter:
             event["trace_id"] = format(span_context.trace_id, "032x")
             event["span_id"] = format(span_context.span_id, "016x")
         name = _EVENTS.get(record.source, "crash")
-        logger = _coexist.structlog_logger(self._structlog_logger)
+        logger = _coexist.structlog_logger(default)
         with _coexist.our_structlog_event():
             if record.fatal:
                 logger.critical(name, **event)
