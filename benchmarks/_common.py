@@ -56,10 +56,14 @@ def providers() -> dict[str, Any]:
 def interleaved(
     cases: dict[str, Callable[[int], None]], *, rounds: int, per_round: int
 ) -> dict[str, float]:
-    """Median seconds per operation of each case, the cases alternating round by round."""
+    """Median seconds per operation of each case, the cases alternating round by round.
+
+    The order of the cases is reversed every other round, so neither always runs first.
+    """
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(rounds):
-        for name, case in cases.items():
+    order = list(cases.items())
+    for index in range(rounds):
+        for name, case in order if index % 2 == 0 else reversed(order):
             start = time.perf_counter()
             case(per_round)
             samples[name].append((time.perf_counter() - start) / per_round)
