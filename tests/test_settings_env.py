@@ -43,7 +43,7 @@ def test_readme_table_is_generated_from_the_settings_table() -> None:
     """The README's table of variables is exactly what OPTIONS renders (no drift)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert _settings.rewrite_readme(readme) == readme, (
-        "README table out of date: run `python scripts/readme_settings.py`"
+        "README table out of date: run `python -m tests.readme_settings`"
     )
 
 

@@ -23,7 +23,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = REPO / "docker-compose.yml"
-DOCKERFILE = REPO / "Dockerfile"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
 COLLECTOR_CONFIG = DEPLOY / "otel-collector" / "config.yaml"
 PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 RULES_FILE = DEPLOY / "prometheus" / "rules" / "threadcrash.yml"

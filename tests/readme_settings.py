@@ -1,4 +1,4 @@
-"""Regenerate the README's table of settings from ``threadcrash._settings.OPTIONS``."""
+"""Regenerate the README's table of settings: ``python -m tests.readme_settings``."""
 
 from __future__ import annotations
 

@@ -1,8 +1,16 @@
-"""Test sessions: the suite on every supported Python, the slow tiers and lint on the newest."""
+"""Test sessions: the suite on every supported Python, the slow tiers and lint on the newest.
+
+Run from the repository's root: ``python3 -m nox -f .ci/noxfile.py`` (nox moves into this
+folder to load it; every session moves back to the root).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
+
+ROOT = Path(__file__).resolve().parent.parent
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 NEWEST = PYTHONS[-1]
@@ -16,6 +24,7 @@ nox.options.error_on_missing_interpreters = True
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Fast tiers: pure record tests and in-process tests with real threads and the SDK."""
+    session.chdir(ROOT)
     session.install("-c", CONSTRAINTS, "-e", ".[tests]")
     session.run("pytest", "-m", "not slow", *session.posargs)
 
@@ -23,6 +32,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=NEWEST)
 def slow(session: nox.Session) -> None:
     """Subprocess and end-to-end tiers: real interpreters, OTLP receivers, a real Prometheus."""
+    session.chdir(ROOT)
     session.install("-c", CONSTRAINTS, "-e", ".[tests,prometheus]")
     session.run("pytest", "-m", "slow", *session.posargs)
 
@@ -30,6 +40,7 @@ def slow(session: nox.Session) -> None:
 @nox.session(python=NEWEST)
 def lint(session: nox.Session) -> None:
     """Ruff and mypy --strict over the package, the tests and the benchmarks."""
+    session.chdir(ROOT)
     session.install("-c", CONSTRAINTS, "-e", ".[lint,tests,prometheus]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
@@ -39,6 +50,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=NEWEST)
 def benchmarks(session: nox.Session) -> None:
     """Print the benchmark ratios (not part of the default sessions)."""
+    session.chdir(ROOT)
     session.install("-e", ".")
-    for script in sorted(__import__("pathlib").Path("benchmarks").glob("bench_*.py")):
+    for script in sorted(Path("benchmarks").glob("bench_*.py")):
         session.run("python", "-m", f"benchmarks.{script.stem}")  # they import benchmarks._common
