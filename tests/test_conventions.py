@@ -13,7 +13,8 @@ def test_every_test_has_a_docstring() -> None:
     missing = []
     for path in sorted(TESTS.rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            if is_function and node.name.startswith("test_") and not ast.get_docstring(node):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if node.name.startswith("test_") and not ast.get_docstring(node):
                 missing.append(f"{path.relative_to(TESTS)}::{node.name}")
     assert missing == []
