@@ -228,24 +228,32 @@ def _recurse(depth: int) -> int:
     return _recurse(depth + 1) + 1
 
 
-def test_deep_recursion_is_collapsed_and_bounded() -> None:
-    """A 1000-frame RecursionError keeps the innermost frames and collapses repeats."""
+def _recursion_record(limits: Limits, notes: list[str] | None = None) -> CrashRecord:
+    """The record of a real RecursionError raised about 1000 frames deep."""
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(1000)
     try:
         try:
             _recurse(0)
         except RecursionError as error:
-            record = build_record(
+            if notes is not None:
+                error.__notes__ = notes  # type: ignore[attr-defined]
+            return build_record(
                 RecursionError,
                 error,
                 error.__traceback__,
                 source="thread",
                 thread=WORKER,
-                limits=Limits(4096, 4096),
+                limits=limits,
             )
     finally:
         sys.setrecursionlimit(limit)
+    raise AssertionError("unreachable")
+
+
+def test_deep_recursion_is_collapsed_and_bounded() -> None:
+    """A 1000-frame RecursionError keeps the innermost frames and collapses repeats."""
+    record = _recursion_record(Limits(4096, 4096))
     assert "more times]" in record.exception_stacktrace
     assert len(record.exception_stacktrace) <= 4096
     assert record.exception_stacktrace.endswith("maximum recursion depth exceeded\n")
@@ -254,24 +262,7 @@ def test_deep_recursion_is_collapsed_and_bounded() -> None:
 
 def test_a_long_stack_keeps_its_innermost_frames() -> None:
     """When the stack text is over its limit, the outer frames are the ones dropped."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(1000)
-    try:
-        try:
-            _recurse(0)
-        except RecursionError as error:
-            error.__notes__ = ["n" * 300]  # type: ignore[attr-defined]
-            record = build_record(
-                RecursionError,
-                error,
-                error.__traceback__,
-                source="thread",
-                thread=WORKER,
-                limits=Limits(4096, 512),
-            )
-    finally:
-        sys.setrecursionlimit(limit)
-    text = record.exception_stacktrace
+    text = _recursion_record(Limits(4096, 512), notes=["n" * 300]).exception_stacktrace
     assert len(text) <= 512
     assert text.startswith("Traceback (most recent call last):\n  ... [")
     assert "n" * 300 in text
