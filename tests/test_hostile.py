@@ -99,7 +99,7 @@ def assert_one_bounded_report(state: Harness, exc: BaseException) -> None:
         assert isinstance(value, (str, int, float, bool)), (key, type(value))
         if key == "exception.message":
             assert_bounded_utf8(value, MESSAGE_LIMIT)
-        elif key == "exception.stacktrace":
+        elif key in ("exception.stacktrace", "exception"):
             assert_bounded_utf8(value, STACK_LIMIT)
         else:
             assert_bounded_utf8(value, 4096)

@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--format",
         choices=("console", "json"),
         default="console",
-        help="how structlog renders the events (console)",
+        help="console: one short line per event, each crash's traceback as lines under it; "
+        "json: one JSON object per line, every key (console)",
     )
     run = commands.add_parser(
         "run",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
+import sys
 import threading
 import time
 
 import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from structlog.typing import EventDict, Processor
 
 import threadcrash
 
@@ -41,19 +44,53 @@ def _worker(job: int) -> None:
     _FAILURES[job % len(_FAILURES)](job)
 
 
+# The console shows one short line per event (the traceback as lines under each crash);
+# ``--format json`` shows every key. Hidden here: what the traceback already says, and the ids
+# a person does not read.
+_CONSOLE_HIDDEN = (
+    "exception.type",
+    "exception.message",
+    "code.function.name",
+    "code.file.path",
+    "code.line.number",
+    "thread.id",
+    "threadcrash.thread.native_id",
+    "threadcrash.source",
+    "threadcrash.fingerprint",
+    "span_id",
+)
+
+
+def _short(_logger: object, _method: str, event_dict: EventDict) -> EventDict:
+    for key in _CONSOLE_HIDDEN:
+        event_dict.pop(key, None)
+    return event_dict
+
+
+def _colors() -> bool:
+    """Colours on a terminal, as structlog's defaults: ``NO_COLOR`` off, ``FORCE_COLOR`` on."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if sys.platform == "win32" and importlib.util.find_spec("colorama") is None:
+        return False  # structlog needs colorama for colours on Windows
+    return bool(os.environ.get("FORCE_COLOR")) or sys.stdout.isatty()
+
+
 def _configure_structlog(fmt: str) -> None:
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
+    processors: list[Processor] = [structlog.processors.add_log_level]
+    if fmt == "json":
+        processors += [
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
-    )
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(),
+        ]
+    else:
+        processors += [
+            structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False),
+            _short,
+            structlog.dev.ConsoleRenderer(colors=_colors()),
+        ]
+    structlog.configure(processors=processors)
 
 
 def _exports() -> bool:
@@ -85,13 +122,13 @@ def run_demo(*, crashes: int, interval: float, fmt: str) -> int:
     try:
         for job in jobs:
             with tracer.start_as_current_span("handle order") as span:
-                worker = threading.Thread(target=_worker, args=(job,), name=f"order-worker-{job}")
-                worker.start()
                 log.info(
                     "order accepted",
                     job=job,
                     trace_id=format(span.get_span_context().trace_id, "032x"),
                 )
+                worker = threading.Thread(target=_worker, args=(job,), name=f"order-worker-{job}")
+                worker.start()
             worker.join()
             time.sleep(interval)
     except KeyboardInterrupt:

@@ -320,10 +320,15 @@ class Emitter:
         if default is None:
             return
         event: dict[str, object] = dict(attributes)
+        event.pop("exception.stacktrace", None)
         span_context = trace.get_current_span(context).get_span_context()
         if span_context.is_valid:
             event["trace_id"] = format(span_context.trace_id, "032x")
             event["span_id"] = format(span_context.span_id, "016x")
+        if record.exception_stacktrace:
+            # structlog's own key for a formatted traceback, without the final newline as its
+            # format_exc_info writes it: ConsoleRenderer prints it as lines under the event.
+            event["exception"] = record.exception_stacktrace.removesuffix("\n")
         name = _EVENTS.get(record.source, "crash")
         logger = _coexist.structlog_logger(default)
         with _coexist.our_structlog_event():
