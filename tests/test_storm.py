@@ -168,6 +168,17 @@ def test_the_overall_bucket_caps_many_kinds_at_once() -> None:
     assert summary.text().startswith("75 crashes of kinds seen too rarely to track suppressed")
 
 
+def test_the_overall_bucket_refills_at_ten_times_the_rate() -> None:
+    """After 100 reports at one per second, every second brings ten more reports of new kinds."""
+    clock = Clock()
+    gate = Gate(rate=1.0, burst=10, summary_interval=60, capacity=5000, clock=clock)
+    assert sum(gate.admit(f"kind-{index}", "E", "thread")[0] for index in range(200)) == 100
+    for second in range(1, 4):
+        clock.now += 1.0
+        kinds = (f"kind-{second}-{index}" for index in range(30))
+        assert sum(gate.admit(kind, "E", "thread")[0] for kind in kinds) == 10
+
+
 def test_the_gate_holds_only_strings_and_numbers() -> None:
     """Nothing but str, int and float lives in the suppression state."""
     gate = Gate(rate=1.0, burst=1, summary_interval=60)
