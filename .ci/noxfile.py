@@ -54,3 +54,11 @@ def benchmarks(session: nox.Session) -> None:
     session.install("-e", ".")
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
         session.run("python", "-m", f"benchmarks.{script.stem}")  # they import benchmarks._common
+
+
+@nox.session(python=NEWEST, default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of the core with mutmut; prints a score per module (not in CI's run)."""
+    session.chdir(ROOT)
+    session.install("-c", CONSTRAINTS, "-e", ".[tests]", "mutmut==3.8.1")
+    session.run("python", ".ci/mutants.py", *session.posargs)

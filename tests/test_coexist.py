@@ -36,6 +36,7 @@ def exceptions_instrumentor(otel: Otel) -> Iterator[UnhandledExceptionInstrument
     """opentelemetry-instrumentation-exceptions, logging to the test's logger provider."""
     instrumentor = UnhandledExceptionInstrumentor()  # type: ignore[no-untyped-call]
     yield instrumentor
+    threadcrash.uninstrument()  # the mirror order: what was wrapped last is unwrapped first
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
 

@@ -10,6 +10,15 @@ from typing import Any
 
 import pytest
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, InMemoryLogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
@@ -179,3 +188,60 @@ def test_exit_is_not_reported(otel: Otel, previous_calls: list[Call]) -> None:
     crash_main(SystemExit(3))
     assert otel.spans() == []
     assert len(previous_calls) == 1
+
+
+class RecordingMetricExporter(MetricExporter):
+    """A push exporter that keeps the names of the metrics it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        for resource_metrics in metrics_data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                self.names.extend(metric.name for metric in scope_metrics.metrics)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        return None
+
+
+def test_the_callers_meter_and_logger_providers_are_flushed_before_the_previous_hook(
+    otel: Otel,
+) -> None:
+    """The count and log record given to the caller's own providers leave before CPython prints."""
+    metric_exporter = RecordingMetricExporter()
+    meter_provider = MeterProvider(
+        metric_readers=[
+            PeriodicExportingMetricReader(metric_exporter, export_interval_millis=3_600_000)
+        ],
+        shutdown_on_exit=False,
+    )
+    log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
+    logger_provider = LoggerProvider(shutdown_on_exit=False)
+    logger_provider.add_log_record_processor(
+        BatchLogRecordProcessor(log_exporter, schedule_delay_millis=3_600_000)
+    )
+    seen_at_previous: list[tuple[bool, list[object]]] = []
+    sys.excepthook = lambda *args: seen_at_previous.append(
+        (
+            "threadcrash.crashes" in metric_exporter.names,
+            [item.log_record.body for item in log_exporter.get_finished_logs()],
+        )
+    )
+    providers = {
+        **otel.providers,
+        "meter_provider": meter_provider,
+        "logger_provider": logger_provider,
+    }
+    threadcrash.instrument(**providers)
+    crash_main(ValueError("flushed"))
+    assert seen_at_previous == [(True, ["flushed"])]
+    meter_provider.shutdown()
+    logger_provider.shutdown()

@@ -8,7 +8,7 @@ from types import TracebackType
 
 import pytest
 
-from threadcrash import CrashRecord
+from threadcrash import CrashRecord, _format
 from threadcrash._record import Limits, ParentSpan, ThreadFacts, build_record, thread_role
 
 LIMITS = Limits(message=4096, stacktrace=32768)
@@ -266,6 +266,22 @@ def test_a_long_stack_keeps_its_innermost_frames() -> None:
     assert len(text) <= 512
     assert text.startswith("Traceback (most recent call last):\n  ... [")
     assert "n" * 300 in text
+
+
+@pytest.mark.parametrize("limit", [300, 301, 333, 450, 1000])
+def test_a_cut_stack_trace_starts_at_a_whole_line(limit: int) -> None:
+    """After the "outer frames omitted" line, every line is a whole line of the original."""
+    lines = [f'  File "/app/module_{index}.py", line {index}, in f{index}\n' for index in range(60)]
+    text = "Traceback (most recent call last):\n" + "".join(lines) + "ValueError: end\n"
+    cut = _format.bound_tail(text, limit)
+    assert len(cut) <= limit
+    header, marker, *kept = cut.splitlines(keepends=True)
+    assert header == "Traceback (most recent call last):\n"
+    assert marker.startswith("  ... [")
+    assert marker.endswith(" characters of outer frames omitted]\n")
+    assert kept[-1] == "ValueError: end\n"
+    assert all(line in lines for line in kept[:-1])
+    assert kept[:-1] == lines[len(lines) - len(kept) + 1 :]
 
 
 def test_no_traceback_and_no_value_still_give_a_record() -> None:

@@ -13,6 +13,7 @@ from opentelemetry.trace import StatusCode
 
 import threadcrash
 from threadcrash import ConfigurationWarning, _settings
+from threadcrash._record import SOURCES
 
 from .conftest import Otel
 from .helpers import run_thread
@@ -227,3 +228,55 @@ def test_exception_signal_opt_in_decides_the_span_event(
     assert log.attributes["exception.message"] == "worker failed"
     assert log.attributes["exception.stacktrace"].endswith("ValueError: worker failed\n")
     assert log.span_id == span.context.span_id
+
+
+def test_a_misspelled_keyword_is_a_type_error() -> None:
+    """instrument(rate_limt=0) fails loudly, as any Python call with a wrong keyword does."""
+    with pytest.raises(TypeError, match="rate_limt"):
+        threadcrash.instrument(rate_limt=0)
+    assert threadcrash._lifecycle.current() is None
+
+
+def test_sources_all_means_every_known_source() -> None:
+    """THREADCRASH_SOURCES=all turns on every source, the opt-in ones included."""
+    settings = _settings.load({}, {"THREADCRASH_SOURCES": "all"})
+    assert settings.sources == frozenset(SOURCES)
+    assert settings.sources  # not an empty set that happens to equal an empty table
+    assert _settings.load({"sources": "all"}, {}).sources == frozenset(SOURCES)
+
+
+@pytest.mark.parametrize("value", ["none", "NONE", " gzip ", "deflate"])
+def test_every_standard_compression_is_accepted(value: str) -> None:
+    """OTEL_EXPORTER_OTLP_COMPRESSION takes gzip, deflate and none, in any case, with no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settings = _settings.load({}, {"OTEL_EXPORTER_OTLP_COMPRESSION": value})
+    assert settings.otlp_compression == value.strip().lower()
+
+
+def test_a_fractional_timeout_is_accepted() -> None:
+    """OTEL_EXPORTER_OTLP_TIMEOUT=0.5 is half a second, not a bad value."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        settings = _settings.load({}, {"OTEL_EXPORTER_OTLP_TIMEOUT": "0.5"})
+    assert settings.otlp_timeout == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("*", ("*",)),
+        ("otlp, console", ("otlp", "console")),
+        ("my_exporter-v2", ("my_exporter-v2",)),
+    ],
+)
+def test_exporter_names_that_are_names_are_accepted(value: str, expected: tuple[str, ...]) -> None:
+    """An exporter list takes entry-point names and the wildcard, without a warning."""
+    assert _settings.parse_names(value) == expected
+
+
+@pytest.mark.parametrize("value", ["c*nsole!", "otlp;console", "ot lp"])
+def test_exporter_names_with_stray_characters_are_rejected(value: str) -> None:
+    """A typo with punctuation in an exporter list is a bad value, not a name."""
+    with pytest.raises(_settings.BadValue):
+        _settings.parse_names(value)

@@ -121,6 +121,54 @@ def test_a_summary_is_due_after_the_interval_even_if_nothing_is_let_through() ->
     assert gate.drain() == []
 
 
+def test_a_long_quiet_spell_saves_up_no_more_than_the_burst() -> None:
+    """After an hour with no crashes, a new storm of one kind gets the burst, no more."""
+    clock = Clock()
+    gate = Gate(rate=1.0, burst=3, summary_interval=60, clock=clock)
+    assert [gate.admit("f", "E", "thread")[0] for _ in range(4)] == [True] * 3 + [False]
+    clock.now += 3600
+    assert sum(gate.admit("f", "E", "thread")[0] for _ in range(10)) == 3
+
+
+def test_a_kind_evicted_from_a_full_table_is_summed_up_on_its_own_schedule() -> None:
+    """When only the evicted kinds' summary is due, it comes alone; the live kind waits its turn."""
+    clock = Clock()
+    gate = Gate(rate=0.0001, burst=1, summary_interval=30, capacity=2, clock=clock)
+    assert all(gate.admit(f"k{index}", "E", "thread")[0] for index in range(10))
+    assert gate.admit("a", "E", "thread") == (False, ())  # the overall bucket is empty now
+    clock.now += 1
+    assert gate.admit("b", "E", "thread") == (False, ())
+    clock.now += 1
+    assert gate.admit("c", "E", "thread") == (False, ())  # evicts "a", which held one back
+    assert len(gate) == 2
+    clock.now += 28
+    assert gate.admit("c", "E", "thread") == (False, (Summary(EVICTED, VARIOUS, VARIOUS, 1, 30.0),))
+
+
+def test_a_table_of_one_holds_one_kind() -> None:
+    """The smallest table still works: each new kind replaces the last."""
+    gate = Gate(rate=1.0, burst=1, summary_interval=60, capacity=1, clock=Clock())
+    assert gate.admit("a", "E", "thread")[0]
+    assert gate.admit("b", "E", "thread")[0]
+    assert len(gate) == 1
+
+
+def test_a_live_kind_is_summed_up_on_its_own_schedule() -> None:
+    """When only a live kind's summary is due, it comes alone; the evicted kinds wait their turn."""
+    clock = Clock()
+    gate = Gate(rate=0.0001, burst=1, summary_interval=30, capacity=2, clock=clock)
+    assert all(gate.admit(f"k{index}", "E", "thread")[0] for index in range(10))
+    gate.admit("a", "E", "thread")  # the overall bucket is empty: "a" holds back from 1000 on
+    clock.now += 10
+    gate.admit("b", "E", "thread")  # "b" holds back from 1010 on
+    clock.now += 1
+    gate.admit("a", "E", "thread")  # "a" is now the most recently seen
+    clock.now += 1
+    assert gate.admit("c", "E", "thread") == (False, ())  # evicts "b"
+    clock.now += 18
+    assert gate.admit("a", "E", "thread") == (False, (Summary("a", "E", "thread", 3, 30.0),))
+
+
 def test_the_summary_text_reads_as_a_sentence() -> None:
     """The summary's body says how many and over how long."""
     assert Summary("f", "E", "thread", 45, 12.4).text() == (
@@ -166,6 +214,17 @@ def test_the_overall_bucket_caps_many_kinds_at_once() -> None:
     assert summary.fingerprint == EVICTED
     assert summary.suppressed == 75  # 80 held back, 5 of them by kinds still in the table
     assert summary.text().startswith("75 crashes of kinds seen too rarely to track suppressed")
+
+
+def test_the_overall_bucket_refills_at_ten_times_the_rate() -> None:
+    """After 100 reports at one per second, every second brings ten more reports of new kinds."""
+    clock = Clock()
+    gate = Gate(rate=1.0, burst=10, summary_interval=60, capacity=5000, clock=clock)
+    assert sum(gate.admit(f"kind-{index}", "E", "thread")[0] for index in range(200)) == 100
+    for second in range(1, 4):
+        clock.now += 1.0
+        kinds = (f"kind-{second}-{index}" for index in range(30))
+        assert sum(gate.admit(kind, "E", "thread")[0] for kind in kinds) == 10
 
 
 def test_the_gate_holds_only_strings_and_numbers() -> None:

@@ -299,6 +299,19 @@ def test_a_hook_assigned_after_us_survives_uninstrument(otel: Otel) -> None:
     assert len(otel.spans()) == 1
 
 
+def test_an_inert_hook_with_chain_off_still_passes_crashes_on(otel: Otel) -> None:
+    """After uninstrument(chain=False) leaves our hook inert, crashes reach the earlier hook."""
+    printed: list[Any] = []
+    threading.excepthook = printed.append
+    threadcrash.instrument(chain=False, **otel.providers)
+    ours = threading.excepthook
+    threading.excepthook = lambda args: ours(args)
+    threadcrash.uninstrument()
+    run_thread(crash)
+    assert [args.exc_type for args in printed] == [ValueError]
+    assert otel.total() == 0
+
+
 def test_a_failing_structlog_processor_leaves_the_rest_working(
     otel: Otel, internal_errors: InternalErrors
 ) -> None:

@@ -96,7 +96,7 @@ class Gate:
             bucket = self._buckets.get(fingerprint)
             if bucket is None:
                 if len(self._buckets) >= self._capacity:
-                    self._evict(now)
+                    self._evict()
                 bucket = self._buckets[fingerprint] = _Bucket(
                     self._burst, now, exception_type, source
                 )
@@ -129,7 +129,7 @@ class Gate:
         bucket.tokens = tokens if tokens < burst else burst
         bucket.updated = now
 
-    def _evict(self, now: float) -> None:
+    def _evict(self) -> None:
         """Drop the least recently seen kind; what it held back joins the evicted tally."""
         _, old = self._buckets.popitem(last=False)
         if old.suppressed:
