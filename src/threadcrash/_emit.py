@@ -93,6 +93,7 @@ class Emitter:
         self._structlog_logger: Any = None
         self._role = RoleCap(settings.max_thread_roles)
         self._error_types = RoleCap(MAX_ERROR_TYPES)
+        self._fingerprints = RoleCap(settings.max_fingerprints)
         self._suppressed = meter.create_counter(
             SUPPRESSED_NAME,
             unit="{crash}",
@@ -279,6 +280,7 @@ class Emitter:
         role = self._role(record.thread_role)
         if role is not None:
             attributes["threadcrash.thread.role"] = role
+        attributes["threadcrash.fingerprint"] = self._fingerprints(record.fingerprint) or OTHER_ROLE
         self._counter.add(1, attributes, context=context)
 
     def _log(

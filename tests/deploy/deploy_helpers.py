@@ -44,7 +44,9 @@ SPAN_CALLS = "traces_span_metrics_calls_total"
 # and, in a direct scrape, by PrometheusMetricReader(resource_attribute_filter=...).
 RESOURCE_LABELS = frozenset({"service_name", "deployment_environment_name"})
 METRIC_LABELS: dict[str, frozenset[str]] = {
-    CRASHES: frozenset({"error_type", "threadcrash_source", "threadcrash_thread_role"})
+    CRASHES: frozenset(
+        {"error_type", "threadcrash_source", "threadcrash_thread_role", "threadcrash_fingerprint"}
+    )
     | RESOURCE_LABELS,
     SUPPRESSED: frozenset({"error_type", "threadcrash_source"}) | RESOURCE_LABELS,
     SPAN_CALLS: frozenset(
