@@ -12,7 +12,13 @@ import threadcrash
 from tests.conftest import Otel
 from tests.helpers import run_thread
 from threadcrash import _settings
-from threadcrash._emit import COUNTER_NAME, OTHER_ROLE
+from threadcrash._emit import (
+    COUNTER_ATTRIBUTES,
+    COUNTER_NAME,
+    OTHER_ROLE,
+    SUPPRESSED_ATTRIBUTES,
+    SUPPRESSED_NAME,
+)
 from threadcrash._settings import ConfigurationWarning
 
 FINGERPRINT = "threadcrash.fingerprint"
@@ -163,6 +169,18 @@ def test_storm_control_never_thins_the_count_of_a_group(otel: Otel) -> None:
         ("ValueError", fingerprints["parse_order"]): 30,
         ("ValueError", fingerprints["parse_invoice"]): 3,
     }
+
+
+def test_the_counters_attributes_are_the_names_the_dashboard_is_built_from(otel: Otel) -> None:
+    """The keys on both counters are exactly the constants the dashboard generator reads."""
+    threadcrash.instrument(burst=1, rate_limit=0.001, chain=False, **otel.providers)
+    run_thread(parse_order, name="worker-1")
+    run_thread(parse_order, name="worker-2")  # held back by storm control: suppressed
+    [(crashes, count)] = otel.counts(COUNTER_NAME).items()
+    [(suppressed, held)] = otel.counts(SUPPRESSED_NAME).items()
+    assert (count, held) == (2, 1)
+    assert sorted(dict(crashes)) == sorted(COUNTER_ATTRIBUTES)
+    assert sorted(dict(suppressed)) == sorted(SUPPRESSED_ATTRIBUTES)
 
 
 def test_max_fingerprints_comes_from_the_environment() -> None:

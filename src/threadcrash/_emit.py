@@ -32,6 +32,14 @@ from ._version import __version__
 SPAN_NAME = "threadcrash.crash"
 COUNTER_NAME = "threadcrash.crashes"
 SUPPRESSED_NAME = "threadcrash.suppressed"
+# The counters' attributes, each bounded; deploy/'s dashboard is generated from these names.
+COUNTER_ATTRIBUTES = (
+    "error.type",
+    "threadcrash.source",
+    "threadcrash.thread.role",
+    "threadcrash.fingerprint",
+)
+SUPPRESSED_ATTRIBUTES = ("error.type", "threadcrash.source", "threadcrash.reason")
 SUPPRESSED_EVENT = "threadcrash.suppressed"
 SUPPRESSED_EVENT_TEXT = "crashes suppressed"
 OTHER_ROLE = "other"

@@ -168,11 +168,12 @@ def substitute(
     service: str = "threadcrash-demo",
     rate_interval: str = "1m",
     range_: str = "5m",
+    interval: str = "15s",
 ) -> str:
     """Replace Grafana's variables the way Grafana does for one selected value."""
     replacements = {
         "$__rate_interval": rate_interval,
-        "$__interval": "15s",
+        "$__interval": interval,
         "$__range": range_,
         "$__tags": f'service_name="{service}"',
         "${environment}": environment,
