@@ -95,6 +95,16 @@ def test_the_committed_dashboard_parses_back_through_the_sdk_models() -> None:
                 assert isinstance(target, prometheus.Dataquery), panel.title
 
 
+def test_the_parse_back_notices_a_field_grafana_does_not_know() -> None:
+    """A misspelt option (`exemplr` for `exemplar`) does not survive the SDK's models."""
+    plugins.register_default_plugins()
+    data = load_dashboard()
+    target = _groups_table()["targets"][0]
+    [panel] = [p for p in data["panels"] if p.get("targets") and p["targets"][0] == target]
+    panel["targets"][0]["exemplr"] = True
+    assert _as_json(Dashboard.from_json(data)) != data
+
+
 def test_transformations_and_links_parse_through_the_sdk_models() -> None:
     """The SDK keeps transformations and data links as plain data: parse them with its models."""
     panel = _groups_table()
