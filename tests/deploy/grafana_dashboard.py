@@ -76,8 +76,8 @@ SUPPRESSED = prometheus_counter(SUPPRESSED_NAME)
 ERROR_TYPE = label("error.type")
 SOURCE = label("threadcrash.source")
 ROLE = label("threadcrash.thread.role")
-FINGERPRINT = label("threadcrash.fingerprint")
 FINGERPRINT_ATTRIBUTE = "threadcrash.fingerprint"
+FINGERPRINT = label(FINGERPRINT_ATTRIBUTE)
 SERVICE = "service_name"  # resource attributes, made labels by the collector or the reader
 ENVIRONMENT = "deployment_environment_name"
 SELECTED = f'{ENVIRONMENT}=~"$environment", {SERVICE}=~"$service"'
@@ -94,9 +94,9 @@ GROUP_COLUMNS = {
 }
 
 
-def selector(metric: str, extra: str = "") -> str:
+def selector(metric: str) -> str:
     """The metric, filtered on the dashboard's $environment and $service."""
-    return f"{metric}{{{SELECTED}{extra}}}"
+    return f"{metric}{{{SELECTED}}}"
 
 
 def crashes_in_range(series: str, window: str = "$__range") -> str:
