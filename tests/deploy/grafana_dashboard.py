@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import sys
 import urllib.parse
-from typing import Any
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
@@ -184,7 +183,9 @@ def promql(expr: str, ref_id: str = "A", legend: str = "__auto") -> prometheus_b
     )
 
 
-def instant(expr: str, ref_id: str = "A", table_format: bool = False) -> Any:
+def instant(
+    expr: str, ref_id: str = "A", table_format: bool = False
+) -> prometheus_builders.Dataquery:
     query = promql(expr, ref_id).instant().exemplar(False)
     return query.format(PromQueryFormat.TABLE if table_format else PromQueryFormat.TIME_SERIES)
 
