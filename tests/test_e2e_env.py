@@ -153,6 +153,7 @@ def assert_one_report_of_each_kind(receiver: OtlpReceiver) -> None:
         "error.type": "ValueError",
         "threadcrash.source": "thread",
         "threadcrash.thread.role": "order-worker-N",
+        "threadcrash.fingerprint": span["attributes"]["threadcrash.fingerprint"],
     }
 
 

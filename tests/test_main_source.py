@@ -65,6 +65,7 @@ def test_uncaught_exception_is_reported_as_fatal(otel: Otel, previous_calls: lis
                 ("error.type", "ValueError"),
                 ("threadcrash.source", "main"),
                 ("threadcrash.thread.role", "MainThread"),
+                ("threadcrash.fingerprint", span.attributes["threadcrash.fingerprint"]),
             }
         ): 1
     }

@@ -59,6 +59,7 @@ def test_one_crash_gives_one_of_each_signal(
                 ("error.type", "ValueError"),
                 ("threadcrash.source", "thread"),
                 ("threadcrash.thread.role", "worker-N"),
+                ("threadcrash.fingerprint", span.attributes["threadcrash.fingerprint"]),
             }
         ): 1
     }

@@ -32,6 +32,14 @@ from ._version import __version__
 SPAN_NAME = "threadcrash.crash"
 COUNTER_NAME = "threadcrash.crashes"
 SUPPRESSED_NAME = "threadcrash.suppressed"
+# The counters' attributes, each bounded; deploy/'s dashboard is generated from these names.
+COUNTER_ATTRIBUTES = (
+    "error.type",
+    "threadcrash.source",
+    "threadcrash.thread.role",
+    "threadcrash.fingerprint",
+)
+SUPPRESSED_ATTRIBUTES = ("error.type", "threadcrash.source", "threadcrash.reason")
 SUPPRESSED_EVENT = "threadcrash.suppressed"
 SUPPRESSED_EVENT_TEXT = "crashes suppressed"
 OTHER_ROLE = "other"
@@ -93,6 +101,7 @@ class Emitter:
         self._structlog_logger: Any = None
         self._role = RoleCap(settings.max_thread_roles)
         self._error_types = RoleCap(MAX_ERROR_TYPES)
+        self._fingerprints = RoleCap(settings.max_fingerprints)
         self._suppressed = meter.create_counter(
             SUPPRESSED_NAME,
             unit="{crash}",
@@ -279,6 +288,7 @@ class Emitter:
         role = self._role(record.thread_role)
         if role is not None:
             attributes["threadcrash.thread.role"] = role
+        attributes["threadcrash.fingerprint"] = self._fingerprints(record.fingerprint) or OTHER_ROLE
         self._counter.add(1, attributes, context=context)
 
     def _log(

@@ -239,6 +239,14 @@ OPTIONS: tuple[Option[Any], ...] = (
         "Distinct thread roles kept as a metric attribute; later ones are counted as `other`.",
     ),
     Option(
+        "max_fingerprints",
+        "THREADCRASH_MAX_FINGERPRINTS",
+        100,
+        _int_between(0, 10000),
+        "Distinct crash groups (`threadcrash.fingerprint`) kept as a label of the crash counter; "
+        "later ones are counted as `other`.",
+    ),
+    Option(
         "flush_timeout",
         "THREADCRASH_FLUSH_TIMEOUT",
         3.0,
@@ -441,6 +449,7 @@ class Settings:
     capture_parent: bool = True
     structlog: bool | None = None
     max_thread_roles: int = 50
+    max_fingerprints: int = 100
     flush_timeout: float = 3.0
     report_keyboard_interrupt: bool = False
     crash_dir: str = ""

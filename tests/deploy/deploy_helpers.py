@@ -44,7 +44,9 @@ SPAN_CALLS = "traces_span_metrics_calls_total"
 # and, in a direct scrape, by PrometheusMetricReader(resource_attribute_filter=...).
 RESOURCE_LABELS = frozenset({"service_name", "deployment_environment_name"})
 METRIC_LABELS: dict[str, frozenset[str]] = {
-    CRASHES: frozenset({"error_type", "threadcrash_source", "threadcrash_thread_role"})
+    CRASHES: frozenset(
+        {"error_type", "threadcrash_source", "threadcrash_thread_role", "threadcrash_fingerprint"}
+    )
     | RESOURCE_LABELS,
     SUPPRESSED: frozenset({"error_type", "threadcrash_source"}) | RESOURCE_LABELS,
     SPAN_CALLS: frozenset(
@@ -166,11 +168,12 @@ def substitute(
     service: str = "threadcrash-demo",
     rate_interval: str = "1m",
     range_: str = "5m",
+    interval: str = "15s",
 ) -> str:
     """Replace Grafana's variables the way Grafana does for one selected value."""
     replacements = {
         "$__rate_interval": rate_interval,
-        "$__interval": "15s",
+        "$__interval": interval,
         "$__range": range_,
         "$__tags": f'service_name="{service}"',
         "${environment}": environment,

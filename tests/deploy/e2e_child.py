@@ -3,7 +3,8 @@
 Run by test_deploy_e2e.py. Protocol on stdin/stdout, one line each:
   stdout `ready`                  the metrics endpoint is up
   stdin  `crash <kind> <n>`       crash n real threads of that kind (see KINDS), one after another
-  stdout `crashed <n>`            they have all died
+  stdout `crashed <n> <fp>`       they have all died; <fp> is their crash span's fingerprint
+                                  (`-` if storm control held back every one of them)
   stdin  `stop`                   exit 0
 """
 
@@ -19,6 +20,8 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import start_http_server
 
 import threadcrash
@@ -36,10 +39,16 @@ def _pool_error() -> None:
     raise PoolError("pool exhausted")
 
 
+def _late_value_error() -> None:
+    raise ValueError("another code path")
+
+
 # kind -> (thread name prefix, target): the names give the roles "worker-N" and "pool-N".
+# "late" raises the type of "value" from another function: another crash group.
 KINDS: dict[str, tuple[str, Callable[[], None]]] = {
     "value": ("worker", _value_error),
     "pool": ("pool", _pool_error),
+    "late": ("worker", _late_value_error),
 }
 
 
@@ -60,10 +69,13 @@ def main() -> int:
         resource_attribute_filter=lambda key: key in {"service.name", "deployment.environment.name"}
     )
     meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
-    # No processors: spans and log records are made but go nowhere (no network).
+    # Spans stay in memory (to tell the test each group's fingerprint); log records go nowhere.
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     threadcrash.instrument(
         meter_provider=meter_provider,
-        tracer_provider=TracerProvider(resource=resource),
+        tracer_provider=tracer_provider,
         logger_provider=LoggerProvider(resource=resource),
     )
     server, server_thread = start_http_server(args.port, addr="127.0.0.1")
@@ -81,7 +93,12 @@ def main() -> int:
                 thread = threading.Thread(target=target, name=f"{prefix}-{serial}")
                 thread.start()
                 thread.join(timeout=10)
-            print(f"crashed {words[2]}", flush=True)
+            fingerprints = {
+                str((span.attributes or {}).get("threadcrash.fingerprint"))
+                for span in spans.get_finished_spans()
+            }
+            spans.clear()
+            print(f"crashed {words[2]} {','.join(sorted(fingerprints)) or '-'}", flush=True)
         else:
             print(f"error unknown command {line!r}", flush=True)
     server.shutdown()

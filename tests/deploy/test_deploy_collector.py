@@ -77,7 +77,7 @@ def test_validator_rejects_a_connector_on_the_wrong_side() -> None:
 
 @pytest.mark.parametrize("name", ["compose", "k8s otel-gateway"])
 def test_span_metrics_labels_are_the_dashboards(name: str) -> None:
-    """The spanmetrics dimensions become exactly the labels the dashboard reads."""
+    """The optional span metric's dimensions become exactly the labels the README lists."""
     connector = CONFIGS[name]["connectors"]["spanmetrics"]
     assert connector["namespace"] == "traces.span.metrics"  # -> traces_span_metrics_calls_total
     assert connector["exemplars"]["enabled"] is True

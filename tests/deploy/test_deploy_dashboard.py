@@ -14,7 +14,6 @@ from tests.deploy.deploy_helpers import (
     JAEGER_UID,
     METRIC_LABELS,
     PROMETHEUS_UID,
-    SPAN_CALLS,
     SUPPRESSED,
     Query,
     all_queries,
@@ -94,7 +93,7 @@ def test_label_check_rejects_a_misspelt_label() -> None:
 
 
 def test_dashboard_covers_the_issue() -> None:
-    """Rates (total, per service/type/source), fingerprints, suppressed, Jaeger, exemplars."""
+    """Rates (total, per service/type/source), crash groups, suppressed, Jaeger, exemplars."""
     panels = _panels()
     exprs = [t.get("expr", "") for p in panels for t in p.get("targets", [])]
     grouped = {
@@ -107,7 +106,14 @@ def test_dashboard_covers_the_issue() -> None:
     assert grouped == wanted
     assert any(e.startswith(f"sum(rate({CRASHES}") for e in exprs), "no total crash rate"
     assert any(SUPPRESSED in e for e in exprs), "no suppressed panel"
-    assert any(SPAN_CALLS in e and "topk" in e for e in exprs), "no top crash groups"
+    groups = [
+        p
+        for p in panels
+        if p["type"] == "table"
+        and any("threadcrash_fingerprint" in t.get("expr", "") for t in p["targets"])
+    ]
+    assert groups, "no crash groups table"
+    assert all(CRASHES in t["expr"] for t in groups[0]["targets"]), "not from the counter"
     assert any(t.get("exemplar") for p in panels for t in p.get("targets", [])), "no exemplars"
     jaeger = [p for p in panels if p.get("datasource", {}).get("uid") == JAEGER_UID]
     assert jaeger, "no recent-crashes table from Jaeger"

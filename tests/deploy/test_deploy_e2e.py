@@ -3,9 +3,8 @@
 The child (e2e_child.py) calls `threadcrash.instrument(meter_provider=...)` with OTel's
 Prometheus exporter and crashes real threads. Debian's `prometheus` binary scrapes it every
 second on 127.0.0.1, loads the shipped alert rules, and then answers every query of the
-dashboard, of the datasources and of the rules (Grafana's variables substituted). A query that
-returns nothing fails, except those that need the collector (spanmetrics), which are only
-parsed and evaluated here and reported as skipped with the reason.
+dashboard, of the datasources and of the rules (Grafana's variables substituted). Every one must
+return data, none is skipped; the crash counts, per crash group too, must be exact.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +31,6 @@ from tests.deploy.deploy_helpers import (
     CRASHES,
     REPO,
     RULES_FILE,
-    SPAN_CALLS,
     SUPPRESSED,
     Query,
     all_queries,
@@ -46,11 +44,20 @@ pytestmark = pytest.mark.slow
 SERVICE = "threadcrash-e2e"
 ENVIRONMENT = "e2e"
 FIRST = {"value": 3, "pool": 2}  # each series is born with its first crashes already in
-SECOND = {"value": 40}  # then a burst: a rate, and a spike for the critical alert
+# Then a new code path ("late", a ValueError too) and a burst: a rate, and a spike for the
+# critical alert.
+SECOND = {"late": 1, "value": 40}
 TOTAL = sum(FIRST.values()) + sum(SECOND.values())
 CHILD = Path(__file__).with_name("e2e_child.py")
-RATE_LIMIT_ENV = {"THREADCRASH_RATE_LIMIT": "1", "THREADCRASH_BURST": "5"}
+# Storm control on, and room for two crash groups per process: "late" is counted as "other".
+CHILD_ENV = {
+    "THREADCRASH_RATE_LIMIT": "1",
+    "THREADCRASH_BURST": "5",
+    "THREADCRASH_MAX_FINGERPRINTS": "2",
+}
 DEADLINE = 60.0  # seconds, for any one wait below
+# Grafana's $__interval is never finer than the datasource's scrape interval: 1 s here.
+INTERVAL = "1s"
 
 
 def _free_port() -> int:
@@ -89,6 +96,9 @@ class Stack:
     base_url: str
     child: subprocess.Popen[str]
     log_dir: Path
+    fingerprints: dict[str, str] = field(default_factory=dict)  # kind -> its crash group
+    started: float = 0.0  # wall clock: before the FIRST crashes
+    second: float = 0.0  # wall clock: after Prometheus saw FIRST, before the SECOND crashes
 
     def api(self, path: str, **params: str) -> Any:
         url = f"{self.base_url}/api/v1/{path}?{urllib.parse.urlencode(params)}"
@@ -113,7 +123,9 @@ class Stack:
         for kind, count in kinds.items():
             self.child.stdin.write(f"crash {kind} {count}\n")
             self.child.stdin.flush()
-            assert _read_line(self.child.stdout) == f"crashed {count}"
+            words = _read_line(self.child.stdout).split()
+            assert words[:2] == ["crashed", str(count)], words
+            assert self.fingerprints.setdefault(kind, words[2]) == words[2], words
 
 
 def _stop(process: subprocess.Popen[Any]) -> None:
@@ -136,7 +148,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
     # Storm control on: the SECOND burst of one fingerprint is mostly rate-limited, so the
     # suppressed panels have data, and the crash counts below must stay exact all the same.
-    env.update(RATE_LIMIT_ENV)
+    env.update(CHILD_ENV)
     with (tmp / "child.stderr").open("w") as child_stderr:
         child = subprocess.Popen(
             [
@@ -176,12 +188,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         assert child.stdout is not None
         assert _read_line(child.stdout) == "ready", (tmp / "child.stderr").read_text()
+        stack.started = time.time()
         stack.crash(FIRST)
         first = sum(FIRST.values())
         _wait_for(
             f"Prometheus to scrape {first} crashes",
             lambda: stack.scalar(f"sum({CRASHES})") == first,
         )
+        stack.second = time.time()
         stack.crash(SECOND)
         _wait_for(
             f"Prometheus to scrape {TOTAL} crashes",
@@ -204,22 +218,22 @@ def _query_id(query: Query) -> str:
     return query.origin
 
 
+def _expr(origin: str) -> str:
+    """The shipped query of that origin, as Grafana sends it here."""
+    [query] = [q for q in all_queries() if q.origin == origin]
+    return substitute(query.expr, environment=ENVIRONMENT, service=SERVICE, interval=INTERVAL)
+
+
 @pytest.mark.parametrize("query", all_queries(), ids=_query_id)
 def test_query_returns_data_from_real_prometheus(stack: Stack, query: Query) -> None:
     """Every dashboard, datasource and alert query returns data from the real scrape."""
-    expr = substitute(query.expr, environment=ENVIRONMENT, service=SERVICE)
+    expr = substitute(query.expr, environment=ENVIRONMENT, service=SERVICE, interval=INTERVAL)
     if query.kind == "label_values":
         values = stack.api(f"label/{query.label}/values", **{"match[]": expr})
         assert values, f"{query.origin}: no values"
         assert {ENVIRONMENT, SERVICE} & set(values), values
         return
     result = stack.query(expr)  # a PromQL error fails here, for every query
-    if SPAN_CALLS in query.metrics:
-        assert result == []
-        pytest.skip(
-            f"{SPAN_CALLS} is made by the collector's spanmetrics connector from crash spans; "
-            "no collector runs here, so this query is only parsed and evaluated"
-        )
     assert result, f"{query.origin} returned no data:\n{expr}"
 
 
@@ -231,13 +245,19 @@ def test_crash_counts_are_exact(stack: Stack) -> None:
             s["metric"]["error_type"],
             s["metric"]["threadcrash_source"],
             s["metric"]["threadcrash_thread_role"],
+            s["metric"]["threadcrash_fingerprint"],
         ): float(s["value"][1])
         for s in series
     }
+    fingerprints = stack.fingerprints
     assert counts == {
-        ("ValueError", "thread", "worker-N"): FIRST["value"] + SECOND["value"],
-        ("__main__.PoolError", "thread", "pool-N"): FIRST["pool"],
+        ("ValueError", "thread", "worker-N", fingerprints["value"]): FIRST["value"]
+        + SECOND["value"],
+        ("__main__.PoolError", "thread", "pool-N", fingerprints["pool"]): FIRST["pool"],
+        # max_fingerprints=2: the third group is counted, as "other".
+        ("ValueError", "thread", "worker-N", "other"): SECOND["late"],
     }
+    assert len(set(fingerprints.values())) == 3
     for s in series:
         assert s["metric"]["service_name"] == SERVICE
         assert s["metric"]["deployment_environment_name"] == ENVIRONMENT
@@ -255,14 +275,60 @@ def test_suppressed_reports_are_counted(stack: Stack) -> None:
 
 def test_dashboard_totals_and_alert_value_are_exact(stack: Stack) -> None:
     """The 'crashes' stats and the ThreadCrashes alert count every crash, the first ones too."""
-    by_origin = {q.origin: q for q in all_queries()}
     for origin in (
         "panel 'Crashes counted by running processes' A",
         "panel 'Crashes in range' A",
         "rule ThreadCrashes",
     ):
-        expr = substitute(by_origin[origin].expr, environment=ENVIRONMENT, service=SERVICE)
-        assert stack.scalar(expr) == TOTAL, origin
+        assert stack.scalar(_expr(origin)) == TOTAL, origin
+    assert stack.scalar(_expr("panel 'Crash groups in range' A")) == 3
+
+
+GROUPS_TABLE = "panel 'Crash groups in range (threadcrash.fingerprint)'"
+
+
+def _table(stack: Stack, ref_id: str) -> dict[tuple[str, str, str, str], float]:
+    """One column of the crash groups table: value per (service, fingerprint, type, source)."""
+    return {
+        (
+            s["metric"]["service_name"],
+            s["metric"]["threadcrash_fingerprint"],
+            s["metric"]["error_type"],
+            s["metric"]["threadcrash_source"],
+        ): float(s["value"][1])
+        for s in stack.query(_expr(f"{GROUPS_TABLE} {ref_id}"))
+    }
+
+
+def test_the_crash_groups_table_counts_each_group_exactly(stack: Stack) -> None:
+    """One row per group with its exact count in range, the first crash of each included."""
+    fingerprints = stack.fingerprints
+    assert _table(stack, "A") == {
+        (SERVICE, fingerprints["value"], "ValueError", "thread"): FIRST["value"] + SECOND["value"],
+        (SERVICE, fingerprints["pool"], "__main__.PoolError", "thread"): FIRST["pool"],
+        (SERVICE, "other", "ValueError", "thread"): SECOND["late"],
+    }
+
+
+def test_the_crash_groups_table_tells_first_and_last_seen(stack: Stack) -> None:
+    """First and last seen (ms) fall where the crashes happened, to the 1 s query interval."""
+    fingerprints = stack.fingerprints
+    first = _table(stack, "B")
+    last = _table(stack, "C")
+    value = (SERVICE, fingerprints["value"], "ValueError", "thread")
+    pool = (SERVICE, fingerprints["pool"], "__main__.PoolError", "thread")
+    late = (SERVICE, "other", "ValueError", "thread")
+    assert set(first) == set(last) == {value, pool, late}
+    step = 1000.0  # INTERVAL, in ms
+    started, second, now = stack.started * 1000, stack.second * 1000, time.time() * 1000
+    # value and pool were born with FIRST, scraped before SECOND began; late came with SECOND.
+    assert started - step <= first[value] <= second + step
+    assert started - step <= first[pool] <= second + step
+    assert second - step <= first[late] <= now
+    # value crashed again in SECOND; pool's last crash was in FIRST.
+    assert second - step <= last[value] <= now
+    assert first[pool] <= last[pool] <= second + step
+    assert first[late] <= last[late] <= now
 
 
 def test_every_alert_rule_evaluates_to_an_alert(stack: Stack) -> None:
@@ -282,4 +348,23 @@ def test_every_alert_rule_evaluates_to_an_alert(stack: Stack) -> None:
     final = states()
     assert final["ThreadCrashes"] == "firing"
     assert final["ThreadCrashNewGroup"] == "firing"
+    assert final["ThreadCrashNewErrorType"] == "firing"
     assert final["ThreadCrashRateSpike"] == "pending"  # `for: 2m` has not elapsed
+
+
+def test_new_group_alert_names_each_new_fingerprint_and_never_other(stack: Stack) -> None:
+    """ThreadCrashNewGroup fires once per new fingerprint, not for `other`; new types alert too."""
+    fingerprints = stack.fingerprints
+    new_groups = {
+        (s["metric"]["threadcrash_fingerprint"], s["metric"]["error_type"])
+        for s in stack.query('ALERTS{alertname="ThreadCrashNewGroup"}')
+    }
+    assert new_groups == {
+        (fingerprints["value"], "ValueError"),
+        (fingerprints["pool"], "__main__.PoolError"),
+    }
+    new_types = {
+        s["metric"]["error_type"]
+        for s in stack.query('ALERTS{alertname="ThreadCrashNewErrorType"}')
+    }
+    assert new_types == {"ValueError", "__main__.PoolError"}

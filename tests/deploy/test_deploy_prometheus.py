@@ -53,31 +53,66 @@ def test_promtool_test_rules() -> None:
     assert "SUCCESS" in result.stdout
 
 
-def test_rule_unit_tests_catch_a_rule_that_misses_the_first_crash(tmp_path: Path) -> None:
-    """An 'any crash' rule written with increase() misses a first crash; the unit tests see it."""
+def _test_rules_with(tmp_path: Path, alert: str, expr: str) -> str:
+    """Run the shipped unit tests against the rules with one alert's expression replaced."""
     rules = load_yaml(RULES_FILE)
     for rule in rules["groups"][0]["rules"]:
-        if rule.get("alert") == "ThreadCrashes":
-            rule["expr"] = (
-                "sum by (deployment_environment_name, service_name)"
-                " (increase(threadcrash_crashes_total[5m])) > 0"
-            )
+        if rule.get("alert") == alert:
+            rule["expr"] = expr
     (tmp_path / "rules").mkdir()
     (tmp_path / "tests").mkdir()
     (tmp_path / "rules" / RULES_FILE.name).write_text(yaml.safe_dump(rules), encoding="utf-8")
     shutil.copy(RULE_TESTS_FILE, tmp_path / "tests" / RULE_TESTS_FILE.name)
     result = _promtool("test", "rules", tmp_path / "tests" / RULE_TESTS_FILE.name)
-    assert result.returncode != 0
-    assert "alertname: ThreadCrashes" in result.stdout + result.stderr
+    assert result.returncode != 0, f"the unit tests accepted a broken {alert}"
+    return result.stdout + result.stderr
+
+
+def test_rule_unit_tests_catch_a_rule_that_misses_the_first_crash(tmp_path: Path) -> None:
+    """An 'any crash' rule written with increase() misses a first crash; the unit tests see it."""
+    output = _test_rules_with(
+        tmp_path,
+        "ThreadCrashes",
+        "sum by (deployment_environment_name, service_name)"
+        " (increase(threadcrash_crashes_total[5m])) > 0",
+    )
+    assert "alertname: ThreadCrashes" in output
+
+
+def _new_group_rule(keys: str, selector: str = "") -> str:
+    return (
+        f"group by ({keys}) (threadcrash_crashes_total{selector})"
+        f" unless on ({keys})"
+        f" group by ({keys}) (max_over_time(threadcrash_crashes_total{selector}[1d] offset 15m))"
+    )
+
+
+def test_rule_unit_tests_catch_a_new_group_rule_keyed_on_the_error_type(tmp_path: Path) -> None:
+    """A 'new group' keyed on error type x source x role misses a new bug of an old type."""
+    keys = (
+        "deployment_environment_name, service_name, error_type, threadcrash_source,"
+        " threadcrash_thread_role"
+    )
+    output = _test_rules_with(tmp_path, "ThreadCrashNewGroup", _new_group_rule(keys))
+    assert "alertname: ThreadCrashNewGroup" in output
+
+
+def test_rule_unit_tests_catch_a_new_group_rule_that_counts_other(tmp_path: Path) -> None:
+    """A 'new group' rule that forgets to leave out `other` fires when only `other` grows."""
+    keys = "deployment_environment_name, service_name, threadcrash_fingerprint"
+    output = _test_rules_with(tmp_path, "ThreadCrashNewGroup", _new_group_rule(keys))
+    assert "alertname: ThreadCrashNewGroup" in output
+    assert 'threadcrash_fingerprint="other"' in output
 
 
 def test_issue_alerts_exist_with_their_severity() -> None:
-    """Any crash in 5 min (warning), a rate spike (critical) and a new crash group are defined."""
+    """Any crash in 5 min, a rate spike (critical), a new crash group and a new error type."""
     alerts = _alerts()
     assert {name: rule["labels"] for name, rule in alerts.items()} == {
         "ThreadCrashes": {"severity": "warning"},
         "ThreadCrashRateSpike": {"severity": "critical"},
         "ThreadCrashNewGroup": {"severity": "warning"},
+        "ThreadCrashNewErrorType": {"severity": "warning"},
     }
     assert "5m" in str(alerts["ThreadCrashes"]["expr"])
     for rule in alerts.values():

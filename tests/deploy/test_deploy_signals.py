@@ -61,6 +61,9 @@ def test_counter_attributes_are_the_dashboard_labels(otel: Otel) -> None:
     labels = {name.replace(".", "_") for name, _ in key}
     assert labels == METRIC_LABELS[CRASHES] - RESOURCE_LABELS
     assert dict(key)["threadcrash.thread.role"] == "worker-N"
+    [span] = otel.spans()
+    assert span.attributes is not None
+    assert dict(key)["threadcrash.fingerprint"] == span.attributes["threadcrash.fingerprint"]
 
 
 def test_counter_exemplar_points_at_the_crash_span(otel: Otel) -> None:
