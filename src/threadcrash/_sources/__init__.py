@@ -8,6 +8,7 @@ from typing import Protocol
 from .._reporter import Reporter
 from ._asyncio import AsyncioSource
 from ._fatal import FatalSource
+from ._future import FutureSource
 from ._main import MainSource
 from ._thread import ThreadingSource
 from ._unraisable import UnraisableSource
@@ -29,4 +30,5 @@ FACTORIES: dict[str, SourceFactory] = {
     "unraisable": UnraisableSource,
     "asyncio": AsyncioSource,
     "fatal": FatalSource,
+    "future": FutureSource,
 }

@@ -1,0 +1,319 @@
+"""future: a failed ``concurrent.futures.Future`` or ``multiprocessing.pool`` result nobody read.
+
+A future that finished with an exception and is garbage-collected without anyone calling
+``result()`` or ``exception()`` (``get()`` for a pool result) lost that exception. The wrapper
+of ``set_exception`` runs on the thread that ran the task: it takes that thread's facts and
+hangs a small :class:`Failure` on the future *before* the future is marked finished, so a
+``result()`` woken by it always finds the failure to mark as retrieved. The failure holds the
+exception, as the future does, and dies with the future: its ``__del__`` reports the
+exception if nobody retrieved it. Nothing global holds it, so a future in a reference cycle is
+still collected; a registry of weak references finds the failures still alive at exit.
+
+The parent span is the one current when the future was created, which is at ``submit()`` for
+every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as ``Thread.start``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import itertools
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import _base
+from typing import Any, NamedTuple
+
+from .. import _compat, _parent
+from .._internal import record_internal_error
+from .._record import ParentSpan, ThreadFacts
+from .._reporter import Reporter
+from ._thread import thread_facts
+
+FAILURE = "_threadcrash_failure"
+PARENT = "_threadcrash_parent"
+ORIGIN = "_threadcrash_origin"  # on the exception: where it was raised, as plain data
+NO_THREAD = ThreadFacts(None, None, None)
+
+
+class Origin(NamedTuple):
+    """Where an executor's task raised: its thread, and the span current at submit."""
+
+    thread: ThreadFacts
+    parent: ParentSpan | None
+
+
+_lock = threading.Lock()
+_source: FutureSource | None = None
+_capture_parent = False
+_exited = False
+_alive: dict[int, weakref.ref[Failure]] = {}
+_tokens = itertools.count()
+_current_span_context = _parent.current_span_context
+
+
+class Failure:
+    """One failed future's exception and facts, until it is retrieved, reported or dropped."""
+
+    __slots__ = ("__weakref__", "exc", "parent", "thread", "token")
+
+    def __init__(self, exc: BaseException, thread: ThreadFacts, parent: ParentSpan | None) -> None:
+        self.exc: BaseException | None = exc
+        self.thread = thread
+        self.parent = parent
+        self.token = next(_tokens)
+        with _lock:
+            _alive[self.token] = weakref.ref(self)
+
+    def take(self) -> BaseException | None:
+        """The exception, once: retrieval, the report at collection and at exit race for it."""
+        with _lock:
+            exc, self.exc = self.exc, None
+            _alive.pop(self.token, None)
+        return exc
+
+    def __del__(self) -> None:
+        try:
+            exc = self.take()
+            source = _source
+            if exc is not None and source is not None and not _exited:
+                source.report(exc, self.thread, self.parent)
+        except Exception as error:
+            record_internal_error("future finalizer", error)
+
+
+def _parent_of(future: object) -> ParentSpan | None:
+    context: Any = vars(future).get(PARENT)
+    return None if context is None else _parent.to_parent(context)
+
+
+def watch(
+    future: object, exc: object, thread: ThreadFacts, parent: ParentSpan | None
+) -> Failure | None:
+    """Hang a failure on ``future`` unless one is there already; return it if it is new."""
+    if _source is None or not isinstance(exc, BaseException):
+        return None
+    failure = Failure(exc, thread, parent)
+    attached: Failure = vars(future).setdefault(FAILURE, failure)
+    if attached is not failure:  # a second set_exception, which the future itself refuses
+        failure.take()
+        return None
+    return failure
+
+
+def retrieved(future: object) -> None:
+    """Someone has the exception of ``future`` in hand: it is not lost."""
+    failure = vars(future).get(FAILURE)
+    if failure is not None:
+        failure.take()
+
+
+def _origin(future: object, exc: object) -> tuple[ThreadFacts, ParentSpan | None]:
+    """The facts of the thread running ``set_exception`` (the task's), and the submit's span.
+
+    They are also left on the exception, so that asyncio, which gets it from ``wrap_future``,
+    names the same thread and parent.
+    """
+    parent = _parent_of(future)
+    if not isinstance(exc, BaseException) or _compat.is_remote(exc):
+        return NO_THREAD, parent  # a process pool's: raised in another process (see __cause__)
+    origin = Origin(thread_facts(None), parent)
+    with contextlib.suppress(Exception):  # an exception that refuses attributes: asyncio
+        vars(exc)[ORIGIN] = origin  # then names the thread dropping its future
+    return origin
+
+
+def origin_of(exc: BaseException) -> Origin | None:
+    """Where ``exc`` was raised, if it is an executor task's that went through a future."""
+    try:
+        origin = vars(exc).get(ORIGIN)
+    except TypeError:
+        return None
+    return origin if isinstance(origin, Origin) else None
+
+
+def _remember_parent(future: Any) -> None:
+    try:
+        context = _current_span_context()
+        if context is not None:
+            future.__dict__[PARENT] = context
+    except Exception:
+        pass
+
+
+# the wrappers: each gets the original it wraps as a closure variable (a cell is the cheapest
+# lookup on the hot path of submit() and result())
+
+
+def _wrap_init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if _capture_parent:
+            _remember_parent(self)
+
+    return __init__
+
+
+def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
+    def set_exception(self: Any, exception: Any) -> None:
+        failure = None
+        if _source is not None:
+            try:
+                failure = watch(self, exception, *_origin(self, exception))
+            except Exception as error:
+                record_internal_error("future set_exception", error)
+        try:
+            original(self, exception)
+        except BaseException:
+            if failure is not None:  # already finished or cancelled: not this failure
+                vars(self).pop(FAILURE, None)
+                failure.take()
+            raise
+
+    return set_exception
+
+
+def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
+    def result(self: Any, timeout: float | None = None) -> Any:
+        try:
+            return original(self, timeout)
+        except BaseException:
+            if FAILURE in self.__dict__ and _compat.future_state(self) == _compat.FINISHED:
+                retrieved(self)
+            raise
+
+    return result
+
+
+def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
+    def exception(self: Any, timeout: float | None = None) -> Any:
+        exc = original(self, timeout)
+        if exc is not None:
+            retrieved(self)
+        return exc
+
+    return exception
+
+
+def _wrap_pool_set(original: Callable[..., None]) -> Callable[..., None]:
+    def _set(self: Any, i: int, obj: Any) -> None:
+        if _source is not None:
+            try:
+                failed, exc = _compat.pool_result_failed(self, obj)
+                if failed:
+                    watch(self, exc, NO_THREAD, _parent_of(self))
+            except Exception as error:
+                record_internal_error("pool result", error)
+        original(self, i, obj)
+
+    return _set
+
+
+def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get(self: Any, timeout: float | None = None) -> Any:
+        try:
+            return original(self, timeout)
+        except BaseException:
+            if FAILURE in self.__dict__ and self.ready():
+                retrieved(self)
+            raise
+
+    return get
+
+
+def _targets() -> list[tuple[type, str, Callable[[Any], Callable[..., Any]]]]:
+    apply_result, map_result = _compat.pool_result_classes()
+    return [
+        (_base.Future, "__init__", _wrap_init),
+        (_base.Future, "set_exception", _wrap_set_exception),
+        (_base.Future, "result", _wrap_result),
+        (_base.Future, "exception", _wrap_exception),
+        (apply_result, "__init__", _wrap_init),
+        (apply_result, "get", _wrap_pool_get),
+        (apply_result, "_set", _wrap_pool_set),
+        (map_result, "_set", _wrap_pool_set),
+    ]
+
+
+# (class, name) -> (our wrapper, the original); an entry stays while ours is in the chain
+_patched: dict[tuple[type, str], tuple[Callable[..., Any], Any]] = {}
+
+
+def _patch_all() -> None:
+    for cls, name, wrap in _targets():
+        if (cls, name) in _patched:
+            continue  # ours is still in the chain (perhaps wrapped by someone since)
+        original = vars(cls)[name]
+        wrapper = wrap(original)
+        wrapper.__qualname__ = getattr(original, "__qualname__", name)
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(cls, name, wrapper)
+        _patched[cls, name] = (wrapper, original)
+
+
+def _restore_all() -> None:
+    for (cls, name), (wrapper, original) in list(_patched.items()):
+        if vars(cls).get(name) is wrapper:
+            setattr(cls, name, original)
+            del _patched[cls, name]
+        # else: wrapped by someone since; ours stays in the chain, inert
+
+
+def drain() -> int:
+    """Report the failures still alive and unretrieved (at exit); return how many."""
+    global _exited
+    with _lock:
+        alive = [ref() for ref in _alive.values()]
+    reported = 0
+    for failure in alive:
+        if failure is None:
+            continue
+        exc = failure.take()
+        source = _source
+        if exc is not None and source is not None:
+            source.report(exc, failure.thread, failure.parent)
+            reported += 1
+    _exited = True
+    return reported
+
+
+def _at_exit() -> None:
+    try:
+        drain()
+    except Exception as error:
+        record_internal_error("futures at exit", error)
+
+
+class FutureSource:
+    """Wraps ``Future`` and the pool results' methods; reports failures nobody retrieved."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._capture_parent = reporter.settings.capture_parent
+
+    def install(self) -> None:
+        global _source, _capture_parent, _exited
+        with _lock:
+            _source = self
+            _capture_parent = self._capture_parent
+            _exited = False
+            _patch_all()
+        # registered at install, after the providers threadcrash built (if any), so that it
+        # runs before their shutdown at exit (atexit runs the last registered first)
+        atexit.register(_at_exit)
+
+    def uninstall(self) -> None:
+        global _source, _capture_parent
+        with _lock:
+            if _source is not self:
+                return
+            _source = None
+            _capture_parent = False
+            _restore_all()
+        atexit.unregister(_at_exit)
+
+    def report(self, exc: BaseException, thread: ThreadFacts, parent: ParentSpan | None) -> None:
+        """Hand one lost failure to the reporter."""
+        self._reporter.report(
+            type(exc), exc, exc.__traceback__, source="future", thread=thread, parent=parent
+        )
