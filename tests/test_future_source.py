@@ -380,3 +380,18 @@ def test_the_source_can_be_turned_off(otel: Otel) -> None:
     del future
     assert otel.spans() == []
     assert otel.total() == 0
+
+
+def test_result_raises_with_cpythons_own_traceback(pool: cf.ThreadPoolExecutor) -> None:
+    """The traceback of result() shows no threadcrash frame (from 3.11; 3.10 shows one)."""
+    import sys
+    import traceback
+
+    future = pool.submit(boom)
+    settle(future)
+    try:
+        future.result()
+    except ValueError as error:
+        files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
+    own = [name for name in files if "threadcrash" in name]
+    assert len(own) == (0 if sys.version_info >= (3, 11) else 1)

@@ -10,6 +10,7 @@ from ._asyncio import AsyncioSource
 from ._fatal import FatalSource
 from ._future import FutureSource
 from ._main import MainSource
+from ._process import ProcessSource
 from ._thread import ThreadingSource
 from ._unraisable import UnraisableSource
 
@@ -31,4 +32,5 @@ FACTORIES: dict[str, SourceFactory] = {
     "asyncio": AsyncioSource,
     "fatal": FatalSource,
     "future": FutureSource,
+    "process": ProcessSource,
 }

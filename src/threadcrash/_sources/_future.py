@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -141,6 +142,16 @@ def _remember_parent(future: Any) -> None:
         pass
 
 
+def hide_own_frame(exc: BaseException, code: object) -> None:
+    """Drop the wrapper's own entry from ``exc``'s traceback before a bare ``raise``.
+
+    From 3.11 a bare ``raise`` adds no entry, so the caller's traceback is CPython's own.
+    """
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is code:
+        exc.__traceback__ = tb.tb_next
+
+
 # the wrappers: each gets the original it wraps as a closure variable (a cell is the cheapest
 # lookup on the hot path of submit() and result())
 
@@ -177,9 +188,11 @@ def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
     def result(self: Any, timeout: float | None = None) -> Any:
         try:
             return original(self, timeout)
-        except BaseException:
+        except BaseException as exc:
             if FAILURE in self.__dict__ and _compat.future_state(self) == _compat.FINISHED:
                 retrieved(self)
+            hide_own_frame(exc, result.__code__)
+            del exc
             raise
 
     return result
@@ -213,9 +226,11 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
     def get(self: Any, timeout: float | None = None) -> Any:
         try:
             return original(self, timeout)
-        except BaseException:
+        except BaseException as exc:
             if FAILURE in self.__dict__ and self.ready():
                 retrieved(self)
+            hide_own_frame(exc, get.__code__)
+            del exc
             raise
 
     return get
@@ -277,6 +292,20 @@ def drain() -> int:
     return reported
 
 
+def _forget_inherited() -> None:
+    """In a forked child: the failures alive in the parent are the parent's to report."""
+    global _exited
+    with _lock:
+        alive = [ref() for ref in _alive.values()]
+    for failure in alive:
+        if failure is not None:
+            failure.take()
+    _exited = False
+
+
+_fork_hook_registered = False
+
+
 def _at_exit() -> None:
     try:
         drain()
@@ -292,12 +321,15 @@ class FutureSource:
         self._capture_parent = reporter.settings.capture_parent
 
     def install(self) -> None:
-        global _source, _capture_parent, _exited
+        global _source, _capture_parent, _exited, _fork_hook_registered
         with _lock:
             _source = self
             _capture_parent = self._capture_parent
             _exited = False
             _patch_all()
+            if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_forget_inherited)
+                _fork_hook_registered = True
         # registered at install, after the providers threadcrash built (if any), so that it
         # runs before their shutdown at exit (atexit runs the last registered first)
         atexit.register(_at_exit)
