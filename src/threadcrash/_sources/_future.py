@@ -56,22 +56,30 @@ _current_span_context = _parent.current_span_context
 class Failure:
     """One failed future's exception and facts, until it is retrieved, reported or dropped."""
 
-    __slots__ = ("__weakref__", "exc", "parent", "thread", "token")
+    __slots__ = ("__weakref__", "context", "exc", "thread", "token")
 
-    def __init__(self, exc: BaseException, thread: ThreadFacts, parent: ParentSpan | None) -> None:
+    def __init__(self, exc: BaseException, thread: ThreadFacts, context: Any) -> None:
         self.exc: BaseException | None = exc
         self.thread = thread
-        self.parent = parent
+        self.context = context  # the span context current at submit, or None
         self.token = next(_tokens)
-        with _lock:
-            _alive[self.token] = weakref.ref(self)
+        _alive[self.token] = weakref.ref(self)
 
     def take(self) -> BaseException | None:
-        """The exception, once: retrieval, the report at collection and at exit race for it."""
-        with _lock:
-            exc, self.exc = self.exc, None
-            _alive.pop(self.token, None)
+        """The exception, once: retrieval, the report at collection and at exit race for it.
+
+        Popping the token is the claim (atomic, also without the GIL); no lock, so the garbage
+        collector running another failure's ``__del__`` in the middle of it is harmless.
+        """
+        if _alive.pop(self.token, None) is None:
+            return None
+        exc, self.exc = self.exc, None
         return exc
+
+    @property
+    def parent(self) -> ParentSpan | None:
+        """The span current at submit, as plain integers."""
+        return None if self.context is None else _parent.to_parent(self.context)
 
     def __del__(self) -> None:
         try:
@@ -83,45 +91,43 @@ class Failure:
             record_internal_error("future finalizer", error)
 
 
-def _parent_of(future: object) -> ParentSpan | None:
-    context: Any = vars(future).get(PARENT)
-    return None if context is None else _parent.to_parent(context)
-
-
-def watch(
-    future: object, exc: object, thread: ThreadFacts, parent: ParentSpan | None
-) -> Failure | None:
+def watch(future: Any, exc: object, thread: ThreadFacts) -> Failure | None:
     """Hang a failure on ``future`` unless one is there already; return it if it is new."""
     if _source is None or not isinstance(exc, BaseException):
         return None
-    failure = Failure(exc, thread, parent)
-    attached: Failure = vars(future).setdefault(FAILURE, failure)
+    attributes = future.__dict__
+    failure = Failure(exc, thread, attributes.get(PARENT))
+    attached: Failure = attributes.setdefault(FAILURE, failure)
     if attached is not failure:  # a second set_exception, which the future itself refuses
         failure.take()
         return None
     return failure
 
 
-def retrieved(future: object) -> None:
+def retrieved(future: Any) -> None:
     """Someone has the exception of ``future`` in hand: it is not lost."""
-    failure = vars(future).get(FAILURE)
+    failure = future.__dict__.get(FAILURE)
     if failure is not None:
         failure.take()
 
 
-def _origin(future: object, exc: object) -> tuple[ThreadFacts, ParentSpan | None]:
-    """The facts of the thread running ``set_exception`` (the task's), and the submit's span.
+def retrieved_by_exception(future: Any, exc: BaseException) -> None:
+    """``exception()`` handed ``exc`` on: leave where it was raised on it, for asyncio.
 
-    They are also left on the exception, so that asyncio, which gets it from ``wrap_future``,
-    names the same thread and parent.
+    asyncio's ``wrap_future`` (``run_in_executor``) copies a failure with ``exception()``;
+    if nobody awaits it, asyncio reports it and names the executor's thread from this.
     """
-    parent = _parent_of(future)
-    if not isinstance(exc, BaseException) or _compat.is_remote(exc):
-        return NO_THREAD, parent  # a process pool's: raised in another process (see __cause__)
-    origin = Origin(thread_facts(None), parent)
-    with contextlib.suppress(Exception):  # an exception that refuses attributes: asyncio
-        vars(exc)[ORIGIN] = origin  # then names the thread dropping its future
-    return origin
+    failure = future.__dict__.get(FAILURE)
+    if failure is not None and failure.take() is not None:
+        with contextlib.suppress(Exception):  # an exception that refuses attributes
+            vars(exc)[ORIGIN] = Origin(failure.thread, failure.parent)
+
+
+def _task_thread(exc: object) -> ThreadFacts:
+    """The thread running ``set_exception``: the task's, except for a process pool's."""
+    if isinstance(exc, BaseException) and _compat.is_remote(exc):
+        return NO_THREAD  # raised in another process; its traceback text is in __cause__
+    return thread_facts(None)
 
 
 def origin_of(exc: BaseException) -> Origin | None:
@@ -170,7 +176,7 @@ def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
         failure = None
         if _source is not None:
             try:
-                failure = watch(self, exception, *_origin(self, exception))
+                failure = watch(self, exception, _task_thread(exception))
             except Exception as error:
                 record_internal_error("future set_exception", error)
         try:
@@ -201,8 +207,8 @@ def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
     def exception(self: Any, timeout: float | None = None) -> Any:
         exc = original(self, timeout)
-        if exc is not None:
-            retrieved(self)
+        if exc is not None and FAILURE in self.__dict__:
+            retrieved_by_exception(self, exc)
         return exc
 
     return exception
@@ -214,7 +220,7 @@ def _wrap_pool_set(original: Callable[..., None]) -> Callable[..., None]:
             try:
                 failed, exc = _compat.pool_result_failed(self, obj)
                 if failed:
-                    watch(self, exc, NO_THREAD, _parent_of(self))
+                    watch(self, exc, NO_THREAD)
             except Exception as error:
                 record_internal_error("pool result", error)
         original(self, i, obj)
@@ -277,8 +283,7 @@ def _restore_all() -> None:
 def drain() -> int:
     """Report the failures still alive and unretrieved (at exit); return how many."""
     global _exited
-    with _lock:
-        alive = [ref() for ref in _alive.values()]
+    alive = [ref() for ref in list(_alive.values())]
     reported = 0
     for failure in alive:
         if failure is None:
@@ -295,8 +300,7 @@ def drain() -> int:
 def _forget_inherited() -> None:
     """In a forked child: the failures alive in the parent are the parent's to report."""
     global _exited
-    with _lock:
-        alive = [ref() for ref in _alive.values()]
+    alive = [ref() for ref in list(_alive.values())]
     for failure in alive:
         if failure is not None:
             failure.take()
