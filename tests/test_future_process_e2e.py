@@ -74,6 +74,8 @@ def test_unretrieved_futures_one_report_each_and_the_kept_one_at_exit(
 ) -> None:
     """A collected failed future and one kept alive to exit are reported; nothing else is."""
     body = FUTURES
+    if mode == "env" and sys.version_info[:2] == (3, 12):
+        pytest.xfail("3.12 refuses the thread that bounds the providers' shutdown at exit")
     if mode == "env":  # threadcrash builds the providers: its exit hook shuts them down
         body = "import threadcrash\nthreadcrash.instrument()\n" + FUTURES
     with OtlpReceiver() as receiver:
@@ -165,11 +167,14 @@ def target():
 if __name__ == "__main__":
     import threadcrash
     threadcrash.instrument()  # from the environment; a spawned child is set up by the parent
+    from opentelemetry import trace
     context = multiprocessing.get_context(sys.argv[2])
     child = context.Process(target=target, name="ledger-worker")
-    child.start()
+    with trace.get_tracer("app").start_as_current_span("batch") as batch:
+        child.start()
     child.join(30)
-    print(os.getpid(), child.pid, child.exitcode, flush=True)
+    trace_id = format(batch.get_span_context().trace_id, "032x")
+    print(os.getpid(), child.pid, child.exitcode, trace_id, flush=True)
 """
 
 
@@ -183,13 +188,15 @@ def test_a_process_whose_target_raises_reports_from_the_child(tmp_path: Path, me
         points = receiver.metric_points("threadcrash.crashes")
         total = receiver.metric_total("threadcrash.crashes")
     assert result.returncode == 0, result.stderr
-    parent_pid, child_pid, exitcode = map(int, result.stdout.split())
+    *pids, trace_id = result.stdout.split()
+    parent_pid, child_pid, exitcode = map(int, pids)
     assert exitcode == 1
     assert "Process ledger-worker:" in result.stderr
     assert "RuntimeError: the child gave up" in result.stderr
     assert "threadcrash" not in result.stderr or sys.version_info < (3, 11)
     (span,) = spans
     assert span["attributes"]["threadcrash.process.name"] == "ledger-worker"
+    assert span["trace_id"] == trace_id  # in the trace that started the process
     assert span["resource"]["process.pid"] == child_pid != parent_pid
     (log,) = logs
     assert log["severity_number"] == FATAL

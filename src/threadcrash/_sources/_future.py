@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import itertools
 import os
 import threading
 import weakref
@@ -49,29 +48,27 @@ _source: FutureSource | None = None
 _capture_parent = False
 _exited = False
 _alive: dict[int, weakref.ref[Failure]] = {}
-_tokens = itertools.count()
 _current_span_context = _parent.current_span_context
 
 
 class Failure:
     """One failed future's exception and facts, until it is retrieved, reported or dropped."""
 
-    __slots__ = ("__weakref__", "context", "exc", "thread", "token")
+    __slots__ = ("__weakref__", "context", "exc", "thread")
 
     def __init__(self, exc: BaseException, thread: ThreadFacts, context: Any) -> None:
         self.exc: BaseException | None = exc
         self.thread = thread
         self.context = context  # the span context current at submit, or None
-        self.token = next(_tokens)
-        _alive[self.token] = weakref.ref(self)
+        _alive[id(self)] = weakref.ref(self)  # its own key until take(), which __del__ calls
 
     def take(self) -> BaseException | None:
         """The exception, once: retrieval, the report at collection and at exit race for it.
 
-        Popping the token is the claim (atomic, also without the GIL); no lock, so the garbage
+        Popping its key is the claim (atomic, also without the GIL); no lock, so the garbage
         collector running another failure's ``__del__`` in the middle of it is harmless.
         """
-        if _alive.pop(self.token, None) is None:
+        if _alive.pop(id(self), None) is None:
             return None
         exc, self.exc = self.exc, None
         return exc
