@@ -293,3 +293,33 @@ def test_asyncio_crashes_join_the_trace_that_created_them(tmp_path: Path) -> Non
     if sys.version_info >= (3, 12):  # the task's own context is public from 3.12
         expected.add("KeyError")
     assert in_request == expected
+
+
+def test_a_spawned_child_keeps_the_parents_redaction_and_filter(tmp_path: Path) -> None:
+    """Redaction patterns and before_emit given as keywords reach a spawned child too."""
+    body = """
+    import dataclasses, multiprocessing
+
+    def tag(record):
+        return dataclasses.replace(record, extra={**record.extra, "team": "ledger"})
+
+    def target():
+        raise RuntimeError("charge failed for card=4111111111111111")
+
+    if __name__ == "__main__":
+        import threadcrash
+        threadcrash.instrument(redact=[r"card=(?P<secret>\\d+)"], before_emit=tag)
+        child = multiprocessing.get_context("spawn").Process(target=target)
+        child.start()
+        child.join(30)
+        print(child.exitcode, flush=True)
+    """
+    with OtlpReceiver() as receiver:
+        result = run_child(tmp_path, body, receiver, mode="off")
+        spans = spans_of(receiver, "process")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1"]
+    (span,) = spans
+    assert span["attributes"]["team"] == "ledger"
+    assert "4111111111111111" not in message(span)
+    assert "4111111111111111" not in stacktrace(span)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +39,7 @@ _PLAIN = (bool, int, float, str, type(None))
 
 
 def _plain(value: object) -> bool:
-    if isinstance(value, _PLAIN):
+    if isinstance(value, (_PLAIN, re.Pattern)):  # a compiled pattern pickles as its text
         return True
     if isinstance(value, (tuple, frozenset)):
         return all(_plain(item) for item in value)
@@ -59,6 +60,14 @@ def _instrument_child(options: dict[str, Any]) -> None:
     try:
         import threadcrash
 
+        from .._filter import import_callable
+
+        before_emit = options.pop("before_emit", None)
+        if before_emit is not None:
+            try:
+                options["before_emit"] = import_callable(before_emit)
+            except Exception:  # not importable in the child: reports go out unfiltered
+                record_internal_error("before_emit in a child process", RuntimeError(before_emit))
         threadcrash.instrument(**options)
     except Exception as error:
         record_internal_error("instrumenting a child process", error)
@@ -67,12 +76,18 @@ def _instrument_child(options: dict[str, Any]) -> None:
 def _child_options(reporter: Reporter) -> dict[str, Any]:
     """The parent's settings that a child can take as keywords: plain values only."""
     settings = reporter.settings
-    return {
+    options = {
         field.name: getattr(settings, field.name)
         for field in dataclasses.fields(settings)
         if field.name not in ("disabled", "disabled_instrumentations")
         and _plain(getattr(settings, field.name))
     }
+    before_emit = settings.before_emit
+    module = getattr(before_emit, "__module__", None)
+    name = getattr(before_emit, "__qualname__", None)
+    if isinstance(module, str) and isinstance(name, str) and "<" not in name:
+        options["before_emit"] = f"{module}:{name}"  # imported again in the child
+    return options
 
 
 def _wrap_start(original: Callable[..., None]) -> Callable[..., None]:
