@@ -92,18 +92,16 @@ def watch(future: Any, exc: object, thread: ThreadFacts) -> Failure | None:
     """Hang a failure on ``future`` unless one is there already; return it if it is new."""
     if _source is None or not isinstance(exc, BaseException):
         return None
-    attributes = future.__dict__
-    failure = Failure(exc, thread, attributes.get(PARENT))
-    attached: Failure = attributes.setdefault(FAILURE, failure)
-    if attached is not failure:  # a second set_exception, which the future itself refuses
-        failure.take()
-        return None
+    if getattr(future, FAILURE, None) is not None:
+        return None  # a second set_exception, which the future itself refuses
+    failure = Failure(exc, thread, getattr(future, PARENT, None))
+    setattr(future, FAILURE, failure)
     return failure
 
 
 def retrieved(future: Any) -> None:
     """Someone has the exception of ``future`` in hand: it is not lost."""
-    failure = future.__dict__.get(FAILURE)
+    failure = getattr(future, FAILURE, None)
     if failure is not None:
         failure.take()
 
@@ -114,7 +112,7 @@ def retrieved_by_exception(future: Any, exc: BaseException) -> None:
     asyncio's ``wrap_future`` (``run_in_executor``) copies a failure with ``exception()``;
     if nobody awaits it, asyncio reports it and names the executor's thread from this.
     """
-    failure = future.__dict__.get(FAILURE)
+    failure = getattr(future, FAILURE, None)
     if failure is not None and failure.take() is not None:
         with contextlib.suppress(Exception):  # an exception that refuses attributes
             vars(exc)[ORIGIN] = Origin(failure.thread, failure.parent)
@@ -136,15 +134,6 @@ def origin_of(exc: BaseException) -> Origin | None:
     return origin if isinstance(origin, Origin) else None
 
 
-def _remember_parent(future: Any) -> None:
-    try:
-        context = _current_span_context()
-        if context is not None:
-            future.__dict__[PARENT] = context
-    except Exception:
-        pass
-
-
 def hide_own_frame(exc: BaseException, code: object) -> None:
     """Drop the wrapper's own entry from ``exc``'s traceback before a bare ``raise``.
 
@@ -159,11 +148,32 @@ def hide_own_frame(exc: BaseException, code: object) -> None:
 # lookup on the hot path of submit() and result())
 
 
+def _wrap_future_init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any) -> None:  # Future() takes no arguments: the cheapest call
+        original(self)
+        if _capture_parent:
+            try:
+                context = _current_span_context()
+            except Exception:
+                return
+            if context is not None:
+                # an attribute, not __dict__[...]: touching __dict__ would build the dict
+                self._threadcrash_parent = context
+
+    return __init__
+
+
 def _wrap_init(original: Callable[..., None]) -> Callable[..., None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         if _capture_parent:
-            _remember_parent(self)
+            try:
+                context = _current_span_context()
+            except Exception:
+                return
+            if context is not None:
+                # an attribute, not __dict__[...]: touching __dict__ would build the dict
+                self._threadcrash_parent = context
 
     return __init__
 
@@ -180,7 +190,7 @@ def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
             original(self, exception)
         except BaseException:
             if failure is not None:  # already finished or cancelled: not this failure
-                vars(self).pop(FAILURE, None)
+                setattr(self, FAILURE, None)
                 failure.take()
             raise
 
@@ -192,7 +202,7 @@ def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, timeout)
         except BaseException as exc:
-            if FAILURE in self.__dict__ and _compat.future_state(self) == _compat.FINISHED:
+            if getattr(self, FAILURE, None) and _compat.future_state(self) == _compat.FINISHED:
                 retrieved(self)
             hide_own_frame(exc, result.__code__)
             del exc
@@ -204,7 +214,7 @@ def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
     def exception(self: Any, timeout: float | None = None) -> Any:
         exc = original(self, timeout)
-        if exc is not None and FAILURE in self.__dict__:
+        if exc is not None and getattr(self, FAILURE, None):
             retrieved_by_exception(self, exc)
         return exc
 
@@ -230,7 +240,7 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, timeout)
         except BaseException as exc:
-            if FAILURE in self.__dict__ and self.ready():
+            if getattr(self, FAILURE, None) and self.ready():
                 retrieved(self)
             hide_own_frame(exc, get.__code__)
             del exc
@@ -242,7 +252,7 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
 def _targets() -> list[tuple[type, str, Callable[[Any], Callable[..., Any]]]]:
     apply_result, map_result = _compat.pool_result_classes()
     return [
-        (_base.Future, "__init__", _wrap_init),
+        (_base.Future, "__init__", _wrap_future_init),
         (_base.Future, "set_exception", _wrap_set_exception),
         (_base.Future, "result", _wrap_result),
         (_base.Future, "exception", _wrap_exception),

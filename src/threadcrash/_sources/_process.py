@@ -95,10 +95,10 @@ def _wrap_start(original: Callable[..., None]) -> Callable[..., None]:
         source = _source
         if source is not None:
             try:
-                self.__dict__[CHILD] = ChildSetup(source.child_options)
+                setattr(self, CHILD, ChildSetup(source.child_options))
                 context = _parent.current_span_context() if source.capture_parent else None
                 if context is not None:
-                    self.__dict__[PARENT] = _parent.to_parent(context)
+                    setattr(self, PARENT, _parent.to_parent(context))
             except Exception as error:
                 record_internal_error("process start", error)
         original(self)
@@ -189,7 +189,7 @@ class ProcessSource:
             name = getattr(process, "name", None)
             if type(name) is str:
                 extra[NAME_ATTRIBUTE] = name
-            parent = process.__dict__.get(PARENT)
+            parent = getattr(process, PARENT, None)
             self._reporter.report(
                 type(exc),
                 exc,
