@@ -79,6 +79,8 @@ class Failure:
         return None if self.context is None else _parent.to_parent(self.context)
 
     def __del__(self) -> None:
+        if self.exc is None:
+            return  # retrieved (or reported) already: the common case, kept cheap
         try:
             exc = self.take()
             source = _source
@@ -118,9 +120,9 @@ def retrieved_by_exception(future: Any, exc: BaseException) -> None:
             vars(exc)[ORIGIN] = Origin(failure.thread, failure.parent)
 
 
-def _task_thread(exc: object) -> ThreadFacts:
+def _task_thread(exc: BaseException) -> ThreadFacts:
     """The thread running ``set_exception``: the task's, except for a process pool's."""
-    if isinstance(exc, BaseException) and _compat.is_remote(exc):
+    if exc.__cause__ is not None and _compat.is_remote(exc):
         return NO_THREAD  # raised in another process; its traceback text is in __cause__
     return thread_facts(None)
 
@@ -183,7 +185,8 @@ def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
         failure = None
         if _source is not None:
             try:
-                failure = watch(self, exception, _task_thread(exception))
+                if isinstance(exception, BaseException):
+                    failure = watch(self, exception, _task_thread(exception))
             except Exception as error:
                 record_internal_error("future set_exception", error)
         try:
@@ -202,11 +205,16 @@ def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, timeout)
         except BaseException as exc:
-            if getattr(self, FAILURE, None) and _compat.future_state(self) == _compat.FINISHED:
-                retrieved(self)
-            hide_own_frame(exc, result.__code__)
-            del exc
+            failure = getattr(self, FAILURE, None)
+            if failure is not None and _compat.future_state(self) == _compat.FINISHED:
+                failure.take()
+            tb = exc.__traceback__  # hide_own_frame(), inlined: this is the hot failing path
+            if tb is not None and tb.tb_frame.f_code is code:
+                exc.__traceback__ = tb.tb_next
+            del exc, tb
             raise
+
+    code = result.__code__
 
     return result
 
