@@ -76,3 +76,19 @@ def parent_of(thread: threading.Thread | None) -> ParentSpan | None:
     return ParentSpan(
         context.trace_id, context.span_id, int(context.trace_flags), bool(context.is_remote)
     )
+
+
+def current_span_context() -> Any:
+    """The current span's context if it is valid, else None; as cheap as at ``Thread.start``."""
+    span: Any = trace.get_current_span() if _SPAN_KEY is None else _get_current().get(_SPAN_KEY)
+    if span is None:
+        return None
+    context = span.get_span_context()
+    return context if context.is_valid else None
+
+
+def to_parent(context: Any) -> ParentSpan:
+    """A span context as the plain integers of a record's parent."""
+    return ParentSpan(
+        context.trace_id, context.span_id, int(context.trace_flags), bool(context.is_remote)
+    )

@@ -12,7 +12,7 @@ from . import _format
 
 AttributeValue = str | int | float | bool
 
-SOURCES = ("thread", "main", "unraisable", "asyncio", "fatal")
+SOURCES = ("thread", "main", "unraisable", "asyncio", "fatal", "future", "process")
 
 
 class ThreadFacts(NamedTuple):

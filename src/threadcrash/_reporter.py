@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -33,6 +34,7 @@ class Reporter:
         self.settings = settings
         self._sink = sink
         self._limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
+        self.last_pid: int | None = None  # the process that last reported: a child's own?
         # storm control, where the sink has it: screen() sees the cheap part of the record and
         # holds the crash back before its text is formatted; emit_screened() skips the gate.
         self._screen: Callable[[CrashRecord], bool] | None = getattr(sink, "screen", None)
@@ -60,6 +62,7 @@ class Reporter:
         """Send a record built elsewhere (a crash file's), with the same guard as :meth:`report`."""
         if in_emission():
             return False
+        self.last_pid = os.getpid()
         with emission_guard():
             return self._send(record)
 
@@ -82,6 +85,7 @@ class Reporter:
         """
         if in_emission():
             return False
+        self.last_pid = os.getpid()
         with emission_guard():
             emit: Callable[[CrashRecord], None] = self._sink.emit
             fingerprint = None

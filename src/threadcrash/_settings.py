@@ -175,7 +175,7 @@ class Option(Generic[T]):
     shown_default: str | None = None
 
 
-DEFAULT_SOURCES = frozenset({"thread", "main", "unraisable", "asyncio"})
+DEFAULT_SOURCES = frozenset({"thread", "main", "unraisable", "asyncio", "future", "process"})
 
 OPTIONS: tuple[Option[Any], ...] = (
     Option(
@@ -192,7 +192,7 @@ OPTIONS: tuple[Option[Any], ...] = (
         DEFAULT_SOURCES,
         parse_sources,
         "Crash sources to hook, comma-separated: `thread`, `main`, `unraisable`, `asyncio`, "
-        "`fatal` (opt-in), or `all`.",
+        "`future`, `process`, `fatal` (opt-in), or `all`.",
     ),
     Option(
         "chain",

@@ -8,7 +8,9 @@ from typing import Protocol
 from .._reporter import Reporter
 from ._asyncio import AsyncioSource
 from ._fatal import FatalSource
+from ._future import FutureSource
 from ._main import MainSource
+from ._process import ProcessSource
 from ._thread import ThreadingSource
 from ._unraisable import UnraisableSource
 
@@ -29,4 +31,6 @@ FACTORIES: dict[str, SourceFactory] = {
     "unraisable": UnraisableSource,
     "asyncio": AsyncioSource,
     "fatal": FatalSource,
+    "future": FutureSource,
+    "process": ProcessSource,
 }

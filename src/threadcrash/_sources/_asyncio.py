@@ -17,10 +17,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .. import _format
+from .. import _compat, _format, _parent
 from .._internal import record_internal_error
-from .._record import AttributeValue
+from .._record import AttributeValue, ParentSpan
 from .._reporter import Reporter
+from ._future import origin_of
 from ._thread import thread_facts
 
 MESSAGE_ATTRIBUTE = "threadcrash.asyncio.message"
@@ -157,6 +158,22 @@ def _describe_task(context: dict[str, Any]) -> str | None:
     return _format.truncate(_format.clean(name), _MAX_TEXT) if type(name) is str else None
 
 
+def _context_parent(context: dict[str, Any]) -> ParentSpan | None:
+    """The span current when the failed task or callback was created (its own context)."""
+    for key in ("task", "future", "handle"):
+        owner = context.get(key)
+        if owner is None:
+            continue
+        ctx = _compat.asyncio_context(owner)
+        if ctx is not None:
+            try:
+                span_context = ctx.run(_parent.current_span_context)
+            except RuntimeError:  # the context is entered right now (a running task)
+                return None
+            return None if span_context is None else _parent.to_parent(span_context)
+    return None
+
+
 class AsyncioSource:
     """Reports every exception passed to a loop's ``call_exception_handler``."""
 
@@ -185,11 +202,13 @@ class AsyncioSource:
         task = _describe_task(context)
         if task is not None:
             extra[TASK_ATTRIBUTE] = task
+        origin = origin_of(exc)  # an executor's job (run_in_executor): the thread that raised
         self._reporter.report(
             type(exc),
             exc,
             exc.__traceback__,
             source="asyncio",
-            thread=thread_facts(None),
+            thread=thread_facts(None) if origin is None else origin.thread,
+            parent=_context_parent(context) if origin is None else origin.parent,
             extra=extra,
         )

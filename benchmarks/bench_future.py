@@ -1,0 +1,104 @@
+"""Cost of the ``future`` source on futures that are read, with and without ``instrument()``.
+
+Each operation submits a task to a ``ThreadPoolExecutor`` inside an active span (so the parent
+capture at ``submit()`` has work to do) and reads its result. Three kinds of task: one that does
+nothing, one that works for about 50 microseconds, one that raises (its exception read through
+``result()``). The plain and instrumented cases alternate round by round, the instrumented one
+with threadcrash's wrappers of ``Future`` in place, the plain one with CPython's own methods.
+Printed: the three ratios (targets: <= 1.05, <= 1.01, <= 1.05).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+import threadcrash
+from benchmarks._common import interleaved, providers
+from threadcrash._sources import _future
+
+
+def _nothing() -> None:
+    return None
+
+
+def _fail() -> None:
+    raise ValueError("read by the caller")
+
+
+def _spin(seconds: float) -> Callable[[], None]:
+    def work() -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    return work
+
+
+@contextmanager
+def _cpython_methods() -> Iterator[None]:
+    """CPython's own ``Future`` and pool-result methods, for the length of a plain round."""
+    ours = {key: vars(key[0])[key[1]] for key in _future._patched}
+    for (cls, name), (_, original) in _future._patched.items():
+        setattr(cls, name, original)
+    try:
+        yield
+    finally:
+        for (cls, name), wrapper in ours.items():
+            setattr(cls, name, wrapper)
+
+
+def main() -> None:
+    if hasattr(os, "sched_setaffinity"):  # one core: the hand-over between threads is steadier
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    chosen = providers()
+    tracer = chosen["tracer_provider"].get_tracer("bench")
+    threadcrash.instrument(**chosen)
+    assert _future._patched, "the future source is not installed"
+    pool = cf.ThreadPoolExecutor(max_workers=1)
+
+    def submit_and_read(task: Callable[[], None]) -> Callable[[int], None]:
+        def run(count: int) -> None:
+            with tracer.start_as_current_span("request"):
+                for _ in range(count):
+                    future = pool.submit(task)
+                    with suppress(ValueError):
+                        future.result()
+
+        return run
+
+    def plain(run: Callable[[int], None]) -> Callable[[int], None]:
+        def case(count: int) -> None:
+            with _cpython_methods():
+                run(count)
+
+        return case
+
+    results = {}
+    for label, task, rounds, per_round in (
+        ("no-op task", _nothing, 60, 400),
+        ("50 us task", _spin(50e-6), 40, 200),
+        ("failing task, read", _fail, 60, 300),
+    ):
+        run = submit_and_read(task)
+        results[label] = interleaved(
+            {"plain": plain(run), "instrumented": run}, rounds=rounds, per_round=per_round
+        )
+    pool.shutdown()
+    threadcrash.uninstrument()
+    print(f"python {sys.version.split()[0]}")
+    print(f"{'submit + result':24} {'plain':>10} {'instrumented':>13} {'ratio':>7}  target")
+    for (label, result), target in zip(results.items(), ("1.05", "1.01", "1.05"), strict=True):
+        ratio = result["instrumented"] / result["plain"]
+        print(
+            f"{label:24} {result['plain'] * 1e6:8.2f}us {result['instrumented'] * 1e6:11.2f}us"
+            f" {ratio:7.3f}  <= {target}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+"""future: a failed ``concurrent.futures.Future`` or ``multiprocessing.pool`` result nobody read.
+
+A future that finished with an exception and is garbage-collected without anyone calling
+``result()`` or ``exception()`` (``get()`` for a pool result) lost that exception. The wrapper
+of ``set_exception`` runs on the thread that ran the task: it takes that thread's facts and
+hangs a small :class:`Failure` on the future *before* the future is marked finished, so a
+``result()`` woken by it always finds the failure to mark as retrieved. The failure holds the
+exception, as the future does, and dies with the future: its ``__del__`` reports the
+exception if nobody retrieved it. Nothing global holds it, so a future in a reference cycle is
+still collected; a registry of weak references finds the failures still alive at exit.
+
+The parent span is the one current when the future was created, which is at ``submit()`` for
+every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as ``Thread.start``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import _base
+from typing import Any, NamedTuple
+
+from .. import _compat, _parent
+from .._internal import record_internal_error
+from .._record import ParentSpan, ThreadFacts
+from .._reporter import Reporter
+from ._thread import thread_facts
+
+FAILURE = "_threadcrash_failure"
+PARENT = "_threadcrash_parent"
+ORIGIN = "_threadcrash_origin"  # on the exception: where it was raised, as plain data
+NO_THREAD = ThreadFacts(None, None, None)
+
+
+class Origin(NamedTuple):
+    """Where an executor's task raised: its thread, and the span current at submit."""
+
+    thread: ThreadFacts
+    parent: ParentSpan | None
+
+
+_lock = threading.Lock()
+_source: FutureSource | None = None
+_capture_parent = False
+_exited = False
+_alive: dict[int, weakref.ref[Failure]] = {}
+_current_span_context = _parent.current_span_context
+
+
+class Failure:
+    """One failed future's exception and facts, until it is retrieved, reported or dropped."""
+
+    __slots__ = ("__weakref__", "context", "exc", "thread")
+
+    def __init__(self, exc: BaseException, thread: ThreadFacts, context: Any) -> None:
+        self.exc: BaseException | None = exc
+        self.thread = thread
+        self.context = context  # the span context current at submit, or None
+        _alive[id(self)] = weakref.ref(self)  # its own key until take(), which __del__ calls
+
+    def take(self) -> BaseException | None:
+        """The exception, once: retrieval, the report at collection and at exit race for it.
+
+        Popping its key is the claim (atomic, also without the GIL); no lock, so the garbage
+        collector running another failure's ``__del__`` in the middle of it is harmless.
+        """
+        if _alive.pop(id(self), None) is None:
+            return None
+        exc, self.exc = self.exc, None
+        return exc
+
+    @property
+    def parent(self) -> ParentSpan | None:
+        """The span current at submit, as plain integers."""
+        return None if self.context is None else _parent.to_parent(self.context)
+
+    def __del__(self) -> None:
+        if self.exc is None:
+            return  # retrieved (or reported) already: the common case, kept cheap
+        try:
+            exc = self.take()
+            source = _source
+            if exc is not None and source is not None and not _exited:
+                source.report(exc, self.thread, self.parent)
+        except Exception as error:
+            record_internal_error("future finalizer", error)
+
+
+def watch(future: Any, exc: object, thread: ThreadFacts) -> Failure | None:
+    """Hang a failure on ``future`` unless one is there already; return it if it is new."""
+    if _source is None or not isinstance(exc, BaseException):
+        return None
+    if getattr(future, FAILURE, None) is not None:
+        return None  # a second set_exception, which the future itself refuses
+    failure = Failure(exc, thread, getattr(future, PARENT, None))
+    setattr(future, FAILURE, failure)
+    return failure
+
+
+def retrieved(future: Any) -> None:
+    """Someone has the exception of ``future`` in hand: it is not lost."""
+    failure = getattr(future, FAILURE, None)
+    if failure is not None:
+        failure.take()
+
+
+def retrieved_by_exception(future: Any, exc: BaseException) -> None:
+    """``exception()`` handed ``exc`` on: leave where it was raised on it, for asyncio.
+
+    asyncio's ``wrap_future`` (``run_in_executor``) copies a failure with ``exception()``;
+    if nobody awaits it, asyncio reports it and names the executor's thread from this.
+    """
+    failure = getattr(future, FAILURE, None)
+    if failure is not None and failure.take() is not None:
+        with contextlib.suppress(Exception):  # an exception that refuses attributes
+            vars(exc)[ORIGIN] = Origin(failure.thread, failure.parent)
+
+
+def _task_thread(exc: BaseException) -> ThreadFacts:
+    """The thread running ``set_exception``: the task's, except for a process pool's."""
+    if exc.__cause__ is not None and _compat.is_remote(exc):
+        return NO_THREAD  # raised in another process; its traceback text is in __cause__
+    return thread_facts(None)
+
+
+def origin_of(exc: BaseException) -> Origin | None:
+    """Where ``exc`` was raised, if it is an executor task's that went through a future."""
+    try:
+        origin = vars(exc).get(ORIGIN)
+    except TypeError:
+        return None
+    return origin if isinstance(origin, Origin) else None
+
+
+def hide_own_frame(exc: BaseException, code: object) -> None:
+    """Drop the wrapper's own entry from ``exc``'s traceback before a bare ``raise``.
+
+    From 3.11 a bare ``raise`` adds no entry, so the caller's traceback is CPython's own.
+    """
+    tb = exc.__traceback__
+    if tb is not None and tb.tb_frame.f_code is code:
+        exc.__traceback__ = tb.tb_next
+
+
+# the wrappers: each gets the original it wraps as a closure variable (a cell is the cheapest
+# lookup on the hot path of submit() and result())
+
+
+def _wrap_future_init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any) -> None:  # Future() takes no arguments: the cheapest call
+        original(self)
+        if _capture_parent:
+            try:
+                context = _current_span_context()
+            except Exception:
+                return
+            if context is not None:
+                # an attribute, not __dict__[...]: touching __dict__ would build the dict
+                self._threadcrash_parent = context
+
+    return __init__
+
+
+def _wrap_init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        if _capture_parent:
+            try:
+                context = _current_span_context()
+            except Exception:
+                return
+            if context is not None:
+                # an attribute, not __dict__[...]: touching __dict__ would build the dict
+                self._threadcrash_parent = context
+
+    return __init__
+
+
+def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
+    def set_exception(self: Any, exception: Any) -> None:
+        failure = None
+        if _source is not None:
+            try:
+                if isinstance(exception, BaseException):
+                    failure = watch(self, exception, _task_thread(exception))
+            except Exception as error:
+                record_internal_error("future set_exception", error)
+        try:
+            original(self, exception)
+        except BaseException:
+            if failure is not None:  # already finished or cancelled: not this failure
+                setattr(self, FAILURE, None)
+                failure.take()
+            raise
+
+    return set_exception
+
+
+def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
+    def result(self: Any, timeout: float | None = None) -> Any:
+        try:
+            return original(self, timeout)
+        except BaseException as exc:
+            failure = getattr(self, FAILURE, None)
+            if failure is not None and _compat.future_state(self) == _compat.FINISHED:
+                failure.take()
+            tb = exc.__traceback__  # hide_own_frame(), inlined: this is the hot failing path
+            if tb is not None and tb.tb_frame.f_code is code:
+                exc.__traceback__ = tb.tb_next
+            del exc, tb
+            raise
+
+    code = result.__code__
+
+    return result
+
+
+def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
+    def exception(self: Any, timeout: float | None = None) -> Any:
+        exc = original(self, timeout)
+        if exc is not None and getattr(self, FAILURE, None):
+            retrieved_by_exception(self, exc)
+        return exc
+
+    return exception
+
+
+def _wrap_pool_set(original: Callable[..., None]) -> Callable[..., None]:
+    def _set(self: Any, i: int, obj: Any) -> None:
+        if _source is not None:
+            try:
+                failed, exc = _compat.pool_result_failed(self, obj)
+                if failed:
+                    watch(self, exc, NO_THREAD)
+            except Exception as error:
+                record_internal_error("pool result", error)
+        original(self, i, obj)
+
+    return _set
+
+
+def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
+    def get(self: Any, timeout: float | None = None) -> Any:
+        try:
+            return original(self, timeout)
+        except BaseException as exc:
+            if getattr(self, FAILURE, None) and self.ready():
+                retrieved(self)
+            hide_own_frame(exc, get.__code__)
+            del exc
+            raise
+
+    return get
+
+
+def _targets() -> list[tuple[type, str, Callable[[Any], Callable[..., Any]]]]:
+    apply_result, map_result = _compat.pool_result_classes()
+    return [
+        (_base.Future, "__init__", _wrap_future_init),
+        (_base.Future, "set_exception", _wrap_set_exception),
+        (_base.Future, "result", _wrap_result),
+        (_base.Future, "exception", _wrap_exception),
+        (apply_result, "__init__", _wrap_init),
+        (apply_result, "get", _wrap_pool_get),
+        (apply_result, "_set", _wrap_pool_set),
+        (map_result, "_set", _wrap_pool_set),
+    ]
+
+
+# (class, name) -> (our wrapper, the original); an entry stays while ours is in the chain
+_patched: dict[tuple[type, str], tuple[Callable[..., Any], Any]] = {}
+
+
+def _patch_all() -> None:
+    for cls, name, wrap in _targets():
+        if (cls, name) in _patched:
+            continue  # ours is still in the chain (perhaps wrapped by someone since)
+        original = vars(cls)[name]
+        wrapper = wrap(original)
+        wrapper.__qualname__ = getattr(original, "__qualname__", name)
+        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+        setattr(cls, name, wrapper)
+        _patched[cls, name] = (wrapper, original)
+
+
+def _restore_all() -> None:
+    for (cls, name), (wrapper, original) in list(_patched.items()):
+        if vars(cls).get(name) is wrapper:
+            setattr(cls, name, original)
+            del _patched[cls, name]
+        # else: wrapped by someone since; ours stays in the chain, inert
+
+
+def drain() -> int:
+    """Report the failures still alive and unretrieved (at exit); return how many."""
+    global _exited
+    alive = [ref() for ref in list(_alive.values())]
+    reported = 0
+    for failure in alive:
+        if failure is None:
+            continue
+        exc = failure.take()
+        source = _source
+        if exc is not None and source is not None:
+            source.report(exc, failure.thread, failure.parent)
+            reported += 1
+    _exited = True
+    return reported
+
+
+def _forget_inherited() -> None:
+    """In a forked child: the failures alive in the parent are the parent's to report."""
+    global _exited
+    alive = [ref() for ref in list(_alive.values())]
+    for failure in alive:
+        if failure is not None:
+            failure.take()
+    _exited = False
+
+
+_fork_hook_registered = False
+
+
+def _at_exit() -> None:
+    try:
+        drain()
+    except Exception as error:
+        record_internal_error("futures at exit", error)
+
+
+class FutureSource:
+    """Wraps ``Future`` and the pool results' methods; reports failures nobody retrieved."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._capture_parent = reporter.settings.capture_parent
+
+    def install(self) -> None:
+        global _source, _capture_parent, _exited, _fork_hook_registered
+        with _lock:
+            _source = self
+            _capture_parent = self._capture_parent
+            _exited = False
+            _patch_all()
+            if not _fork_hook_registered and hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=_forget_inherited)
+                _fork_hook_registered = True
+        # registered at install, after the providers threadcrash built (if any), so that it
+        # runs before their shutdown at exit (atexit runs the last registered first)
+        atexit.register(_at_exit)
+
+    def uninstall(self) -> None:
+        global _source, _capture_parent
+        with _lock:
+            if _source is not self:
+                return
+            _source = None
+            _capture_parent = False
+            _restore_all()
+        atexit.unregister(_at_exit)
+
+    def report(self, exc: BaseException, thread: ThreadFacts, parent: ParentSpan | None) -> None:
+        """Hand one lost failure to the reporter."""
+        self._reporter.report(
+            type(exc), exc, exc.__traceback__, source="future", thread=thread, parent=parent
+        )
