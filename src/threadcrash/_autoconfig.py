@@ -1,30 +1,35 @@
-"""Auto-configuration: the SDK providers that ``instrument()`` builds from ``OTEL_*`` when asked.
+"""Auto-configuration: the SDK providers threadcrash builds from ``OTEL_*``, at the first report.
 
-Per signal (traces, metrics, logs), in this order:
+Nothing here runs at ``instrument()``: the first crash calls :func:`configure`, which decides per
+signal (traces, metrics, logs), in this order:
 
 1. a provider passed to ``instrument()`` is used as it is;
-2. a global provider the application (or ``opentelemetry-instrument``) already set is used;
+2. a global provider the application (or ``opentelemetry-instrument``) has set is used;
 3. else, if the settings ask for export (``OTEL_<SIGNAL>_EXPORTER``, or an OTLP endpoint for
-   the signal), threadcrash builds an SDK provider with batch processing, the resource from
-   ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``, and makes it global;
+   the signal), threadcrash builds an SDK provider with batch processing and the resource from
+   ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``; it stays threadcrash's own unless
+   ``global_providers`` asks to make it global;
 4. else nothing: no provider, no exporter, no network connection.
 
-The providers built here are owned here: flushed and shut down at exit, or by
-``uninstrument()``, each time with a wait bounded by ``flush_timeout``.
+When no thread can start (interpreter shutdown), the providers are built synchronous instead:
+simple processors and a metric reader without a thread, each export bounded by a share of
+``flush_timeout``. The providers built here are flushed and shut down by their owner, the
+lifecycle, at exit or by ``uninstrument()``, each time with a wait bounded by ``flush_timeout``.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 
-from . import _flush
+from . import _flush, _reach
 from ._internal import record_internal_error
 from ._settings import Settings, warn_bad_value
 
@@ -33,6 +38,7 @@ SIGNALS = ("traces", "metrics", "logs")
 _HTTP = "opentelemetry.exporter.otlp.proto.http"
 _GRPC = "opentelemetry.exporter.otlp.proto.grpc"
 _DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
+_DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 _DEFAULT_TIMEOUT = 10.0
 
 # global providers an earlier installation built: uninstrument() shut them down, and although
@@ -50,20 +56,55 @@ class Providers:
     logger_provider: Any = None
     built: list[Any] = field(default_factory=list)
     registered: list[Any] = field(default_factory=list)  # those made global
-    _exit_hook: Callable[[], None] | None = None
+    synchronous: bool = False  # built when no thread could start: every export already done
+    # the OTLP exporters built, with their endpoints: shut down at once if nothing listens there
+    exporters: list[tuple[Any, str]] = field(default_factory=list)
 
     def shutdown(self, timeout: float) -> bool:
-        """Flush and shut down what was built here, waiting at most ``timeout`` seconds."""
+        """Flush and shut down what was built here, waiting at most ``timeout`` seconds.
+
+        A collector that refuses connections costs a probe, not ``timeout``: its exporters are
+        shut down first, so what is left fails at once instead of being retried.
+        """
         built, self.built = self.built, []
-        if self._exit_hook is not None:
-            atexit.unregister(self._exit_hook)
-            self._exit_hook = None
         if not built:
             return True
         with _retired_lock:
             _retired.extend(self.registered)
         self.registered = []
-        return _flush.call_bounded([provider.shutdown for provider in built], timeout, "shutdown")
+        if self.synchronous:
+            return True  # simple processors and a flushed reader: nothing is left to send
+        deadline = time.monotonic() + timeout
+        self.abandon_refused(timeout)
+        remaining = max(0.0, deadline - time.monotonic())
+        return _flush.call_bounded([provider.shutdown for provider in built], remaining, "shutdown")
+
+    def abandon_refused(self, timeout: float) -> bool:
+        """Shut down the exporters whose collector refuses connections; True if any did."""
+        exporters, self.exporters = self.exporters, []
+        refused = _reach.refused({endpoint for _, endpoint in exporters}, timeout)
+        for exporter, endpoint in exporters:
+            if endpoint not in refused:
+                self.exporters.append((exporter, endpoint))
+                continue
+            try:
+                exporter.shutdown()  # also ends a retry's back-off wait in the export thread
+            except Exception as error:
+                record_internal_error("exporter shutdown", error)
+        return bool(refused)
+
+    def refused(self, timeout: float) -> bool:
+        """True when a collector of the exporters built here refuses connections."""
+        return bool(_reach.refused({endpoint for _, endpoint in self.exporters}, timeout))
+
+    def flush_synchronously(self) -> None:
+        """Synchronous providers: export the counter now (spans and logs went at once)."""
+        for provider in self.built:
+            if provider is self.meter_provider:
+                try:
+                    provider.force_flush()
+                except Exception as error:
+                    record_internal_error("metrics export", error)
 
 
 def installed_protocols() -> list[str]:
@@ -83,10 +124,17 @@ def configure(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     logger_provider: Any = None,
+    *,
+    synchronous: bool = False,
 ) -> Providers:
-    """Decide, per signal, which provider the emitters use; build and register where asked."""
-    result = Providers(tracer_provider, meter_provider, logger_provider)
+    """Decide, per signal, which provider the emitters use; build where asked (at a first crash).
+
+    ``synchronous``: no thread may be started (interpreter shutdown), so what is built exports
+    in the caller's thread, each export bounded by a third of ``flush_timeout``.
+    """
+    result = Providers(tracer_provider, meter_provider, logger_provider, synchronous=synchronous)
     resource: Any = None
+    build = _Build(settings, synchronous, result.exporters)
     for signal in SIGNALS:
         attribute = _PROVIDER_ATTRIBUTE[signal]
         if getattr(result, attribute) is not None or _global_is_set(signal):
@@ -97,7 +145,7 @@ def configure(
         try:
             if resource is None:
                 resource = _resource(settings)
-            provider = _BUILDERS[signal](settings, names, resource)
+            provider = _BUILDERS[signal](build, names, resource)
         except Exception as error:
             record_internal_error(f"auto-configuration of {signal}", error)
             continue
@@ -105,13 +153,19 @@ def configure(
             continue
         result.built.append(provider)
         setattr(result, attribute, provider)
-        if not _global_is_set(signal):
+        if settings.global_providers and not _global_is_set(signal):
             _SETTERS[signal](provider)
             result.registered.append(provider)
-    if result.built:
-        result._exit_hook = _exit_hook_for(result, settings.flush_timeout)
-        atexit.register(result._exit_hook)
     return result
+
+
+@dataclass
+class _Build:
+    """How to build: the settings, whether synchronous, where the OTLP exporters are noted."""
+
+    settings: Settings
+    synchronous: bool
+    exporters: list[tuple[Any, str]]
 
 
 def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
@@ -126,16 +180,6 @@ def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
     if settings.otlp_endpoint or getattr(settings, f"otlp_{signal}_endpoint"):
         return ("otlp",)
     return ()
-
-
-def _exit_hook_for(providers: Providers, timeout: float) -> Callable[[], None]:
-    def at_exit() -> None:
-        try:
-            providers.shutdown(timeout)
-        except Exception as error:
-            record_internal_error("shutdown at exit", error)
-
-    return at_exit
 
 
 # which providers are set
@@ -185,59 +229,65 @@ def _resource(settings: Settings) -> Any:
     return Resource.create(attributes)
 
 
-def _build_traces(settings: Settings, names: tuple[str, ...], resource: Any) -> Any:
+def _build_traces(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
-    exporters = _exporters(settings, "traces", names)
+    exporters = _exporters(build, "traces", names)
     if not exporters:
         return None
+    processor = SimpleSpanProcessor if build.synchronous else BatchSpanProcessor
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in exporters:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(processor(exporter))
     return provider
 
 
-def _build_metrics(settings: Settings, names: tuple[str, ...], resource: Any) -> Any:
+def _build_metrics(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 
+    # an infinite interval: the reader starts no thread and exports when flushed
+    interval = {"export_interval_millis": math.inf} if build.synchronous else {}
     readers = [
-        exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(exporter)
-        for exporter in _exporters(settings, "metrics", names)
+        exporter
+        if isinstance(exporter, MetricReader)
+        else PeriodicExportingMetricReader(exporter, **interval)
+        for exporter in _exporters(build, "metrics", names)
     ]
     if not readers:
         return None
     return MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
 
 
-def _build_logs(settings: Settings, names: tuple[str, ...], resource: Any) -> Any:
+def _build_logs(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
 
-    exporters = _exporters(settings, "logs", names)
+    exporters = _exporters(build, "logs", names)
     if not exporters:
         return None
+    processor = SimpleLogRecordProcessor if build.synchronous else BatchLogRecordProcessor
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+        provider.add_log_record_processor(processor(exporter))
     return provider
 
 
-_BUILDERS: dict[str, Callable[[Settings, tuple[str, ...], Any], Any]] = {
+_BUILDERS: dict[str, Callable[[_Build, tuple[str, ...], Any], Any]] = {
     "traces": _build_traces,
     "metrics": _build_metrics,
     "logs": _build_logs,
 }
 
 
-def _exporters(settings: Settings, signal: str, names: tuple[str, ...]) -> list[Any]:
+def _exporters(build: _Build, signal: str, names: tuple[str, ...]) -> list[Any]:
     variable = f"OTEL_{signal.upper()}_EXPORTER"
     exporters = []
     for name in dict.fromkeys(names):
         try:
             if name == "otlp":
-                exporters.append(_otlp_exporter(settings, signal))
+                exporters.append(_otlp_exporter(build, signal))
             elif name == "console":
                 exporters.append(_console_exporter(signal))
             else:
@@ -295,7 +345,8 @@ def protocol_for(settings: Settings, signal: str) -> str:
     return installed[0]
 
 
-def _otlp_exporter(settings: Settings, signal: str) -> Any:
+def _otlp_exporter(build: _Build, signal: str) -> Any:
+    settings = build.settings
     protocol = protocol_for(settings, signal)
 
     def pick(name: str) -> Any:
@@ -305,11 +356,16 @@ def _otlp_exporter(settings: Settings, signal: str) -> Any:
     headers = dict(pick("headers") or ())
     timeout = pick("timeout")
     timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
+    if build.synchronous:  # three exports (span, log record, counter) within flush_timeout
+        timeout = max(0.001, min(timeout, settings.flush_timeout / 3))
     compression = pick("compression") or "none"
     endpoint = getattr(settings, f"otlp_{signal}_endpoint")
+    exporter: Any
     if protocol == "grpc":
         endpoint = endpoint or settings.otlp_endpoint
-        return _grpc_exporter(signal, endpoint, headers, timeout, compression)
+        exporter = _grpc_exporter(signal, endpoint, headers, timeout, compression)
+        build.exporters.append((exporter, endpoint or _DEFAULT_GRPC_ENDPOINT))
+        return exporter
     if endpoint is None:
         base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
         endpoint = f"{base.rstrip('/')}/v1/{signal}"
@@ -324,14 +380,17 @@ def _otlp_exporter(settings: Settings, signal: str) -> Any:
     if signal == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        return OTLPSpanExporter(**arguments)
-    if signal == "metrics":
+        exporter = OTLPSpanExporter(**arguments)
+    elif signal == "metrics":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
-        return OTLPMetricExporter(**arguments)
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        exporter = OTLPMetricExporter(**arguments)
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
-    return OTLPLogExporter(**arguments)
+        exporter = OTLPLogExporter(**arguments)
+    build.exporters.append((exporter, endpoint))
+    return exporter
 
 
 def _grpc_exporter(

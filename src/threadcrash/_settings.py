@@ -246,6 +246,14 @@ OPTIONS: tuple[Option[Any], ...] = (
         "Seconds to wait for export when a crash ends the process, and at exit.",
     ),
     Option(
+        "global_providers",
+        "THREADCRASH_GLOBAL_PROVIDERS",
+        False,
+        parse_bool,
+        "Make the providers threadcrash builds the process's global ones, so other "
+        "instrumentation exports through them too (by default they are threadcrash's own).",
+    ),
+    Option(
         "report_keyboard_interrupt",
         "THREADCRASH_REPORT_KEYBOARD_INTERRUPT",
         False,
@@ -442,6 +450,7 @@ class Settings:
     structlog: bool | None = None
     max_thread_roles: int = 50
     flush_timeout: float = 3.0
+    global_providers: bool = False
     report_keyboard_interrupt: bool = False
     crash_dir: str = ""
     rate_limit: float = 1.0
