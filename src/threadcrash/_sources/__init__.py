@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .._reporter import Reporter
-from ._asyncio import AsyncioSource
-from ._fatal import FatalSource
+from ._deferred import AsyncioWhenImported
 from ._main import MainSource
 from ._thread import ThreadingSource
 from ._unraisable import UnraisableSource
@@ -23,10 +22,18 @@ class Source(Protocol):
 
 SourceFactory = Callable[[Reporter], Source]
 
+
+def _fatal(reporter: Reporter) -> Source:
+    """The opt-in ``fatal`` source, imported only when asked for."""
+    from ._fatal import FatalSource
+
+    return FatalSource(reporter)
+
+
 FACTORIES: dict[str, SourceFactory] = {
     "thread": ThreadingSource,
     "main": MainSource,
     "unraisable": UnraisableSource,
-    "asyncio": AsyncioSource,
-    "fatal": FatalSource,
+    "asyncio": AsyncioWhenImported,
+    "fatal": _fatal,
 }
