@@ -48,6 +48,15 @@ _retired_lock = threading.Lock()
 
 
 @dataclass
+class Built:
+    """An exporter threadcrash built, for a signal; ``endpoint`` None: not OTLP (never probed)."""
+
+    signal: str
+    exporter: Any
+    endpoint: str | None
+
+
+@dataclass
 class Providers:
     """The providers an installation sends to (None: the global one) and those it built."""
 
@@ -57,14 +66,14 @@ class Providers:
     built: list[Any] = field(default_factory=list)
     registered: list[Any] = field(default_factory=list)  # those made global
     synchronous: bool = False  # built when no thread could start: every export already done
-    # the OTLP exporters built, with their endpoints: shut down at once if nothing listens there
-    exporters: list[tuple[Any, str]] = field(default_factory=list)
+    exporters: list[Built] = field(default_factory=list)
 
-    def shutdown(self, timeout: float) -> bool:
+    def shutdown(self, timeout: float, *, at_exit: bool = False) -> bool:
         """Flush and shut down what was built here, waiting at most ``timeout`` seconds.
 
         A collector that refuses connections costs a probe, not ``timeout``: its exporters are
-        shut down first, so what is left fails at once instead of being retried.
+        shut down first, so nothing is retried; at exit, a provider whose every exporter was
+        refused is left to end with the process instead of failing its last export.
         """
         built, self.built = self.built, []
         if not built:
@@ -73,38 +82,58 @@ class Providers:
             _retired.extend(self.registered)
         self.registered = []
         if self.synchronous:
-            return True  # simple processors and a flushed reader: nothing is left to send
+            return True  # closed after each report: nothing is left to send
         deadline = time.monotonic() + timeout
-        self.abandon_refused(timeout)
+        dead = self.abandon_refused(timeout)
+        if at_exit:
+            gone = [getattr(self, _PROVIDER_ATTRIBUTE[signal]) for signal in dead]
+            built = [provider for provider in built if not any(provider is p for p in gone)]
         remaining = max(0.0, deadline - time.monotonic())
         return _flush.call_bounded([provider.shutdown for provider in built], remaining, "shutdown")
 
-    def abandon_refused(self, timeout: float) -> bool:
-        """Shut down the exporters whose collector refuses connections; True if any did."""
-        exporters, self.exporters = self.exporters, []
-        refused = _reach.refused({endpoint for _, endpoint in exporters}, timeout)
-        for exporter, endpoint in exporters:
-            if endpoint not in refused:
-                self.exporters.append((exporter, endpoint))
+    def abandon_refused(self, timeout: float) -> set[str]:
+        """Shut down the exporters whose collector refuses connections.
+
+        Returns the signals none of whose exporters is left.
+        """
+        refused = _reach.refused(
+            {item.endpoint for item in self.exporters if item.endpoint}, timeout
+        )
+        if not refused:
+            return set()
+        kept = []
+        for item in self.exporters:
+            if item.endpoint not in refused:
+                kept.append(item)
                 continue
             try:
-                exporter.shutdown()  # also ends a retry's back-off wait in the export thread
+                item.exporter.shutdown()  # also ends a retry's back-off wait in the export thread
             except Exception as error:
                 record_internal_error("exporter shutdown", error)
-        return bool(refused)
+        self.exporters = kept
+        left = {item.signal for item in kept}
+        return {signal for signal in SIGNALS if signal not in left}
 
     def refused(self, timeout: float) -> bool:
         """True when a collector of the exporters built here refuses connections."""
-        return bool(_reach.refused({endpoint for _, endpoint in self.exporters}, timeout))
+        endpoints = {item.endpoint for item in self.exporters if item.endpoint}
+        return bool(_reach.refused(endpoints, timeout))
 
-    def flush_synchronously(self) -> None:
-        """Synchronous providers: export the counter now (spans and logs went at once)."""
-        for provider in self.built:
-            if provider is self.meter_provider:
-                try:
+    def close_synchronously(self) -> None:
+        """Synchronous providers, after a report: export the counter and close, in this thread.
+
+        Spans and log records went out as they ended; the reader, with no thread of its own,
+        exports the counter when flushed. Nothing is left open for the interpreter's last moments
+        to trip over.
+        """
+        built, self.built = self.built, []
+        for provider in built:
+            try:
+                if provider is self.meter_provider:
                     provider.force_flush()
-                except Exception as error:
-                    record_internal_error("metrics export", error)
+                provider.shutdown()
+            except Exception as error:
+                record_internal_error("shutdown", error)
 
 
 def installed_protocols() -> list[str]:
@@ -135,16 +164,27 @@ def configure(
     result = Providers(tracer_provider, meter_provider, logger_provider, synchronous=synchronous)
     resource: Any = None
     build = _Build(settings, synchronous, result.exporters)
+    wanted = {}
     for signal in SIGNALS:
         attribute = _PROVIDER_ATTRIBUTE[signal]
         if getattr(result, attribute) is not None or _global_is_set(signal):
             continue
         names = exporters_asked(settings, signal)
-        if not names:
-            continue
+        if names:
+            wanted[signal] = names
+    if synchronous:  # each export would block the crashing thread: skip a refusing collector
+        endpoints = {signal: otlp_endpoint(settings, signal)[1] for signal in wanted}
+        refused = _reach.refused(set(endpoints.values()), settings.flush_timeout / 3)
+        wanted = {
+            signal: names
+            for signal, names in wanted.items()
+            if names != ("otlp",) or endpoints[signal] not in refused
+        }
+    for signal, names in wanted.items():
+        attribute = _PROVIDER_ATTRIBUTE[signal]
         try:
             if resource is None:
-                resource = _resource(settings)
+                resource = _resource(settings, synchronous)
             provider = _BUILDERS[signal](build, names, resource)
         except Exception as error:
             record_internal_error(f"auto-configuration of {signal}", error)
@@ -165,7 +205,7 @@ class _Build:
 
     settings: Settings
     synchronous: bool
-    exporters: list[tuple[Any, str]]
+    exporters: list[Built]
 
 
 def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
@@ -220,13 +260,26 @@ _SETTERS: dict[str, Callable[[Any], None]] = {
 # building
 
 
-def _resource(settings: Settings) -> Any:
+def _resource(settings: Settings, synchronous: bool = False) -> Any:
     from opentelemetry.sdk.resources import Resource
 
     attributes: dict[str, Any] = dict(settings.resource_attributes)
     if settings.service_name is not None:
         attributes["service.name"] = settings.service_name
-    return Resource.create(attributes)
+    if not synchronous:
+        return Resource.create(attributes)
+    # Resource.create runs its detectors in a thread pool: what it gives, without the detectors
+    from opentelemetry.sdk.version import __version__ as sdk_version
+
+    return Resource(
+        {
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "opentelemetry",
+            "telemetry.sdk.version": sdk_version,
+            "service.name": "unknown_service",
+            **attributes,
+        }
+    )
 
 
 def _build_traces(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
@@ -261,6 +314,10 @@ def _build_metrics(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
 
 
 def _build_logs(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
+    if build.synchronous:  # the SDK's logs module builds a resource (in a thread pool) at import
+        from ._compat import import_thread_pool
+
+        import_thread_pool()
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
 
@@ -287,9 +344,14 @@ def _exporters(build: _Build, signal: str, names: tuple[str, ...]) -> list[Any]:
     for name in dict.fromkeys(names):
         try:
             if name == "otlp":
-                exporters.append(_otlp_exporter(build, signal))
+                exporter = _otlp_exporter(build, signal)
+                build.exporters.append(
+                    Built(signal, exporter, otlp_endpoint(build.settings, signal)[1])
+                )
+                exporters.append(exporter)
             elif name == "console":
                 exporters.append(_console_exporter(signal))
+                build.exporters.append(Built(signal, exporters[-1], None))
             else:
                 exporter = _entry_point_exporter(signal, name)
                 if exporter is None:
@@ -298,6 +360,7 @@ def _exporters(build: _Build, signal: str, names: tuple[str, ...]) -> list[Any]:
                     )
                 else:
                     exporters.append(exporter)
+                    build.exporters.append(Built(signal, exporter, None))
         except Exception as error:
             record_internal_error(f"{signal} exporter {name!r}", error)
     return exporters
@@ -345,9 +408,20 @@ def protocol_for(settings: Settings, signal: str) -> str:
     return installed[0]
 
 
+def otlp_endpoint(settings: Settings, signal: str) -> tuple[str, str]:
+    """The OTLP protocol and endpoint for ``signal`` (gRPC's default, or the full HTTP URL)."""
+    protocol = protocol_for(settings, signal)
+    endpoint = getattr(settings, f"otlp_{signal}_endpoint")
+    if protocol == "grpc":
+        return protocol, endpoint or settings.otlp_endpoint or _DEFAULT_GRPC_ENDPOINT
+    if endpoint is None:
+        base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
+        endpoint = f"{base.rstrip('/')}/v1/{signal}"
+    return protocol, endpoint
+
+
 def _otlp_exporter(build: _Build, signal: str) -> Any:
     settings = build.settings
-    protocol = protocol_for(settings, signal)
 
     def pick(name: str) -> Any:
         specific = getattr(settings, f"otlp_{signal}_{name}")
@@ -359,16 +433,10 @@ def _otlp_exporter(build: _Build, signal: str) -> Any:
     if build.synchronous:  # three exports (span, log record, counter) within flush_timeout
         timeout = max(0.001, min(timeout, settings.flush_timeout / 3))
     compression = pick("compression") or "none"
-    endpoint = getattr(settings, f"otlp_{signal}_endpoint")
-    exporter: Any
+    protocol, endpoint = otlp_endpoint(settings, signal)
     if protocol == "grpc":
-        endpoint = endpoint or settings.otlp_endpoint
-        exporter = _grpc_exporter(signal, endpoint, headers, timeout, compression)
-        build.exporters.append((exporter, endpoint or _DEFAULT_GRPC_ENDPOINT))
-        return exporter
-    if endpoint is None:
-        base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
-        endpoint = f"{base.rstrip('/')}/v1/{signal}"
+        given = getattr(settings, f"otlp_{signal}_endpoint") or settings.otlp_endpoint
+        return _grpc_exporter(signal, given, headers, timeout, compression)
     from opentelemetry.exporter.otlp.proto.http import Compression
 
     arguments: dict[str, Any] = {
@@ -380,17 +448,14 @@ def _otlp_exporter(build: _Build, signal: str) -> Any:
     if signal == "traces":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(**arguments)
-    elif signal == "metrics":
+        return OTLPSpanExporter(**arguments)
+    if signal == "metrics":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
-        exporter = OTLPMetricExporter(**arguments)
-    else:
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+        return OTLPMetricExporter(**arguments)
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
-        exporter = OTLPLogExporter(**arguments)
-    build.exporters.append((exporter, endpoint))
-    return exporter
+    return OTLPLogExporter(**arguments)
 
 
 def _grpc_exporter(

@@ -94,10 +94,15 @@ class LazyEmitter:
         )
 
     def _exported(self) -> None:
-        """After a report: synchronous providers export the counter at once."""
+        """After a report: synchronous providers export and close; a later crash builds anew."""
         providers = self._providers
-        if providers is not None and providers.synchronous:
-            providers.flush_synchronously()
+        if providers is None or not providers.synchronous:
+            return
+        with self._lock:
+            if self._providers is not providers:
+                return
+            self._emitter = self._providers = None
+        providers.close_synchronously()
 
     # the sink the reporter sees
 
@@ -150,14 +155,14 @@ class LazyEmitter:
         if emitter is not None:
             emitter.flush_summaries()
 
-    def shutdown(self, timeout: float) -> bool:
+    def shutdown(self, timeout: float, *, at_exit: bool = False) -> bool:
         """Flush and shut down the providers built here; later first reports build synchronous."""
         with self._lock:
             self._exited = True
             providers = self._providers
         if providers is None:
             return True
-        return providers.shutdown(timeout)
+        return providers.shutdown(timeout, at_exit=at_exit)
 
 
 def threads_can_start() -> bool:

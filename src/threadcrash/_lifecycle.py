@@ -102,7 +102,7 @@ def _at_exit() -> None:
     installation = _current
     if installation is not None:
         _finish(installation)
-        installation.sink.shutdown(installation.settings.flush_timeout)
+        installation.sink.shutdown(installation.settings.flush_timeout, at_exit=True)
 
 
 def _finish(installation: Installation) -> None:
