@@ -1,38 +1,56 @@
-"""Remember, at ``Thread.start``, the span that was current: the crash span's parent."""
+"""Remember, at ``Thread.start``, the span that was current: the crash span's parent.
+
+No span can be current in a program that never imported the OpenTelemetry API, so the API is
+looked up only once the program has imported it (``opentelemetry.trace`` in ``sys.modules``):
+``instrument()`` imports no OpenTelemetry of its own.
+"""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-
 from ._record import ParentSpan
-
-_SPAN_KEY: str | None
-try:
-    # The key under which the API keeps the current span. Reading it directly skips
-    # get_current_span()'s ABC isinstance check, which alone made a thread start ~3% slower.
-    from opentelemetry.trace.propagation import _SPAN_KEY
-except ImportError:  # pragma: no cover - an API without it: the public path
-    _SPAN_KEY = None
 
 ATTRIBUTE = "_threadcrash_parent"
 _OTEL_THREADING_ATTRIBUTE = "_otel_context"  # set by opentelemetry-instrumentation-threading
 
-_get_current = otel_context.get_current
+_current_span: Callable[[], Any] | None = None
 _original_start: Callable[[threading.Thread], None] | None = None
 _active = False
+
+
+def _resolve() -> Callable[[], Any] | None:
+    """The function that gives the current span, once the application has imported the API."""
+    global _current_span
+    if "opentelemetry.trace" not in sys.modules:
+        return None
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+
+    try:
+        # The key under which the API keeps the current span. Reading it directly skips
+        # get_current_span()'s ABC isinstance check, which alone made a thread start ~3% slower.
+        from opentelemetry.trace.propagation import _SPAN_KEY
+    except ImportError:  # pragma: no cover - an API without it: the public path
+        _current_span = trace.get_current_span
+    else:
+        get_current = otel_context.get_current
+
+        def current_span() -> Any:
+            return get_current().get(_SPAN_KEY)
+
+        _current_span = current_span
+    return _current_span
 
 
 def _start(self: threading.Thread) -> None:
     if _active:
         try:
-            span: Any = (
-                trace.get_current_span() if _SPAN_KEY is None else _get_current().get(_SPAN_KEY)
-            )
+            current_span = _current_span or _resolve()
+            span: Any = None if current_span is None else current_span()
             if span is not None:
                 context = span.get_span_context()
                 if context.is_valid:
@@ -70,6 +88,8 @@ def parent_of(thread: threading.Thread | None) -> ParentSpan | None:
         otel_context = getattr(thread, _OTEL_THREADING_ATTRIBUTE, None)
         if otel_context is None:
             return None
+        from opentelemetry import trace
+
         context = trace.get_current_span(otel_context).get_span_context()
     if not context.is_valid:
         return None

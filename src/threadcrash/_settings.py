@@ -13,9 +13,24 @@ from typing import Any, Generic, TypeVar
 
 from ._filter import BeforeEmit, import_callable
 from ._record import SOURCES
-from ._redact import compile_patterns, parse_patterns
 
 T = TypeVar("T")
+
+
+# the redaction module compiles its rules at import: loaded by the first report, or when asked
+def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
+    """``THREADCRASH_REDACT``: one regular expression, or a JSON list of them."""
+    from ._redact import parse_patterns
+
+    return parse_patterns(text)
+
+
+def compile_patterns(patterns: Any) -> tuple[re.Pattern[str], ...]:
+    """The ``redact`` keyword: regular expressions, as strings or compiled."""
+    from ._redact import compile_patterns
+
+    return compile_patterns(patterns)
+
 
 MAX_TEXT_LENGTH = 65536
 
