@@ -32,8 +32,10 @@ THREADS_AT_ATEXIT = sys.version_info[:2] != (3, 12)
 # what a program can see of us after instrument(), before anything crashed
 LOOK_AROUND = """
 import json, sys, threading
+otel = sorted(name for name in sys.modules if name.startswith("opentelemetry"))
 from opentelemetry import trace
 print(json.dumps({
+    "otel": otel,
     "threads": [thread.name for thread in threading.enumerate()],
     "sdk": sorted(name for name in sys.modules if name.startswith("opentelemetry.sdk")),
     "exporters": sorted(name for name in sys.modules if name.startswith("opentelemetry.exporter")),
@@ -131,6 +133,7 @@ def test_instrument_with_an_endpoint_starts_no_thread_and_imports_no_sdk() -> No
     assert done.returncode == 0, done.stderr
     seen = last_json(done.stdout)
     assert seen == {
+        "otel": [],
         "threads": ["MainThread"],
         "sdk": [],
         "exporters": [],

@@ -19,16 +19,18 @@ Everything else the application logs passes through untouched.
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _imports
 from ._internal import record_internal_error
+
+if TYPE_CHECKING:
+    import logging
 
 _EXCEPTIONS_MODULE = "opentelemetry.instrumentation.exceptions"
 # the exceptions instrumentor's hook wrappers, by the threadcrash source that covers the hook
@@ -125,8 +127,12 @@ def structlog_logger(default: Any) -> Any:
 # the logging bridge
 
 
-class _BridgeFilter(logging.Filter):
-    """Drops the records our own structlog event produces; passes everything else."""
+class _BridgeFilter:
+    """Drops the records our own structlog event produces; passes everything else.
+
+    A handler takes any object with this ``filter`` method: ``logging`` is imported by the
+    application that has such handlers, not by threadcrash at start-up.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not getattr(_local, "emitting", False)
@@ -141,6 +147,8 @@ def _is_logging_bridge(handler: logging.Handler) -> bool:
 
 
 def _filter_logging_bridges() -> None:
+    import logging
+
     logger: logging.Logger | None = logging.getLogger("threadcrash")
     while logger is not None:
         for handler in logger.handlers:
