@@ -9,6 +9,7 @@ out of the way as soon as they are done: the module keeps its own loader and spe
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -106,4 +107,11 @@ class _Loader:
                 record_internal_error(f"after importing {module.__name__}", error)
 
 
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.RLock()  # a fork taken while another thread held it must not leave it held
+
+
 _FINDER = _Finder()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
