@@ -9,6 +9,7 @@ itself from its first line to the end of its set-up, so interpreter start-up is 
 
 Exit, medians of whole programs from the end of their work to the end of the process:
 
+- threadcrash imported, not instrumented: the interpreter's own exit, the same modules loaded;
 - no crash, endpoint set: nothing was built, so nothing is flushed;
 - one thread crash, a collector that refuses connections (a closed port);
 - one thread crash, a collector that accepts and never answers (bounded by ``flush_timeout``).
@@ -33,7 +34,8 @@ ENDPOINT = "http://127.0.0.1:9"
 EXIT_PROGRAM = """
 import sys, threading, time
 import threadcrash
-threadcrash.instrument()
+if sys.argv[1] != "imported":
+    threadcrash.instrument()
 if sys.argv[1] == "crash":
     thread = threading.Thread(target=lambda: 1 / 0, name="worker")
     thread.start()
@@ -144,17 +146,19 @@ def main() -> None:
     stalled = Stalled()
     try:
         exits: dict[str, list[float]] = {
+            "imported, not instrumented": [],
             "no crash, endpoint set": [],
             "one crash, refused port": [],
             "one crash, stalled collector": [],
         }
-        for _ in range(5):
+        for _ in range(7):
+            exits["imported, not instrumented"].append(exit_time("imported", refused_endpoint()))
             exits["no crash, endpoint set"].append(exit_time("none", refused_endpoint()))
             exits["one crash, refused port"].append(exit_time("crash", refused_endpoint()))
             exits["one crash, stalled collector"].append(exit_time("crash", stalled.endpoint))
     finally:
         stalled.close()
-    print("exit time (flush_timeout 3 s), median of 5 programs")
+    print("exit time (flush_timeout 3 s), median of 7 programs")
     for name, values in exits.items():
         print(f"{name:>28}: {statistics.median(values) * 1e3:7.1f} ms")
 

@@ -17,44 +17,51 @@ from ._record import ParentSpan
 ATTRIBUTE = "_threadcrash_parent"
 _OTEL_THREADING_ATTRIBUTE = "_otel_context"  # set by opentelemetry-instrumentation-threading
 
-_current_span: Callable[[], Any] | None = None
+_get_current: Callable[[], Any] | None = None  # the API's context.get_current, once imported
+_span_key: str | None = None
 _original_start: Callable[[threading.Thread], None] | None = None
 _active = False
 
 
 def _resolve() -> Callable[[], Any] | None:
-    """The function that gives the current span, once the application has imported the API."""
-    global _current_span
+    """The API's ``get_current``, once the application has imported the API; else None."""
+    global _get_current, _span_key
     if "opentelemetry.trace" not in sys.modules:
         return None
     from opentelemetry import context as otel_context
-    from opentelemetry import trace
 
     try:
         # The key under which the API keeps the current span. Reading it directly skips
         # get_current_span()'s ABC isinstance check, which alone made a thread start ~3% slower.
         from opentelemetry.trace.propagation import _SPAN_KEY
     except ImportError:  # pragma: no cover - an API without it: the public path
-        _current_span = trace.get_current_span
+        _span_key = None
     else:
-        get_current = otel_context.get_current
+        _span_key = _SPAN_KEY
+    _get_current = otel_context.get_current
+    return _get_current
 
-        def current_span() -> Any:
-            return get_current().get(_SPAN_KEY)
 
-        _current_span = current_span
-    return _current_span
+def _current_span(get_current: Callable[[], Any]) -> Any:  # pragma: no cover - old API only
+    from opentelemetry import trace
+
+    return trace.get_current_span(get_current())
 
 
 def _start(self: threading.Thread) -> None:
     if _active:
         try:
-            current_span = _current_span or _resolve()
-            span: Any = None if current_span is None else current_span()
-            if span is not None:
-                context = span.get_span_context()
-                if context.is_valid:
-                    setattr(self, ATTRIBUTE, context)
+            get_current = _get_current or _resolve()
+            if get_current is not None:
+                span: Any = (
+                    get_current().get(_span_key)
+                    if _span_key is not None
+                    else _current_span(get_current)
+                )
+                if span is not None:
+                    context = span.get_span_context()
+                    if context.is_valid:
+                        setattr(self, ATTRIBUTE, context)
         except Exception:
             pass
     assert _original_start is not None
