@@ -173,6 +173,32 @@ def test_fork_before_any_crash_raises_no_multithreading_warning() -> None:
     assert "DeprecationWarning" not in done.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+def test_once_a_crash_is_exported_no_thread_of_ours_stays(receiver: OtlpReceiver) -> None:
+    """After the first crash went out, the program is single-threaded again and forks quietly."""
+    program = """
+    import os, threading, time
+    import threadcrash
+    threadcrash.instrument()
+    worker = threading.Thread(target=lambda: 1 / 0, name="worker")
+    worker.start()
+    worker.join()
+    deadline = time.monotonic() + 10
+    while threading.active_count() > 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    print([thread.name for thread in threading.enumerate()], flush=True)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    """
+    done = run(program, clean_env(**receiver.env()), "-W", "error::DeprecationWarning")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['MainThread']"
+    assert len(receiver.spans("threadcrash.crash")) == 1
+    assert receiver.metric_total("threadcrash.crashes") == 1
+
+
 def test_the_global_tracer_provider_stays_untouched(receiver: OtlpReceiver) -> None:
     """After a crash is exported, the application's own spans still go nowhere."""
     program = """

@@ -5,13 +5,15 @@ from __future__ import annotations
 import socket
 import sys
 import threading
+import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import pytest
 
 import threadcrash
-from threadcrash import _autoconfig, _compat, _emit, _imports, _lazy, _lifecycle, _reach
+from threadcrash import _autoconfig, _compat, _emit, _imports, _lazy, _lifecycle, _reach, _worker
 
 from .conftest import Otel
 from .helpers import run_thread
@@ -214,3 +216,78 @@ def test_probe_cpython_threading_shutdown_flag() -> None:
     assert callable(threading._register_atexit)  # type: ignore[attr-defined]
     _compat.import_thread_pool()
     assert _compat.THREAD_POOL in sys.modules
+
+
+# the on-demand export thread
+
+
+def note(seen: list[tuple[int, threading.Thread]], number: int) -> None:
+    seen.append((number, threading.current_thread()))
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """True once ``condition()`` is (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_export_thread_ends_when_idle() -> None:
+    """Jobs run in order in one thread, which is gone once idle: no thread stays behind."""
+    worker = _worker.Worker(linger=0.05)
+    seen: list[tuple[int, threading.Thread]] = []
+    for number in range(3):
+        worker.submit(partial(note, seen, number))
+    assert worker.drain(10.0)
+    assert [number for number, _ in seen] == [0, 1, 2]
+    (thread,) = {thread for _, thread in seen}
+    assert thread.name == "threadcrash-export"
+    assert eventually(lambda: not thread.is_alive())
+
+
+def test_a_keyed_job_is_queued_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter's export asked for twice before it ran goes out once."""
+    release = threading.Event()
+    worker = _worker.Worker(linger=0.05)
+    runs: list[str] = []
+    worker.submit(lambda: release.wait(10))
+    worker.submit(lambda: runs.append("metrics"), key="metrics")
+    worker.submit(lambda: runs.append("metrics"), key="metrics")
+    release.set()
+    assert worker.drain(10.0)
+    assert runs == ["metrics"]
+
+
+def test_with_no_thread_to_start_the_jobs_run_at_drain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At interpreter shutdown no thread starts: the queued exports run in the draining thread."""
+    worker = _worker.Worker()
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    ran: list[str] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(threading.Thread, "start", refuse)
+        worker.submit(lambda: ran.append(threading.current_thread().name))
+    assert ran == []
+    assert worker.drain(1.0)
+    assert ran == [threading.current_thread().name]
+
+
+def test_after_the_first_crash_no_export_thread_stays(
+    receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash exported with an endpoint set leaves no thread of threadcrash's behind."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    threadcrash.instrument()
+    run_thread(crash)
+    assert receiver.wait_for(lambda r: r.metric_total("threadcrash.crashes") == 1)
+    assert len(receiver.spans("threadcrash.crash")) == 1
+    assert len(receiver.logs("exception")) == 1
+    providers = sink()._providers
+    assert providers is not None
+    assert providers.worker is not None
+    assert eventually(lambda: providers.worker._thread is None)

@@ -67,6 +67,7 @@ class Providers:
     registered: list[Any] = field(default_factory=list)  # those made global
     synchronous: bool = False  # built when no thread could start: every export already done
     exporters: list[Built] = field(default_factory=list)
+    worker: Any = None  # the on-demand export thread of what was built (not synchronous)
 
     def shutdown(self, timeout: float, *, at_exit: bool = False) -> bool:
         """Flush and shut down what was built here, waiting at most ``timeout`` seconds.
@@ -85,6 +86,8 @@ class Providers:
             return True  # closed after each report: nothing is left to send
         deadline = time.monotonic() + timeout
         dead = self.abandon_refused(timeout)
+        if self.worker is not None:  # the last reports and the counter go first
+            self.worker.drain(max(0.0, deadline - time.monotonic()))
         if at_exit:
             gone = [getattr(self, _PROVIDER_ATTRIBUTE[signal]) for signal in dead]
             built = [provider for provider in built if not any(provider is p for p in gone)]
@@ -113,6 +116,11 @@ class Providers:
         self.exporters = kept
         left = {item.signal for item in kept}
         return {signal for signal in SIGNALS if signal not in left}
+
+    def export_counter(self) -> None:
+        """After a report: the counter of the meter provider built here goes out (once queued)."""
+        if self.worker is not None and any(p is self.meter_provider for p in self.built):
+            self.worker.submit(self.meter_provider.force_flush, key="metrics")
 
     def refused(self, timeout: float) -> bool:
         """True when a collector of the exporters built here refuses connections."""
@@ -196,6 +204,7 @@ def configure(
         if settings.global_providers and not _global_is_set(signal):
             _SETTERS[signal](provider)
             result.registered.append(provider)
+    result.worker = build.worker
     return result
 
 
@@ -206,6 +215,15 @@ class _Build:
     settings: Settings
     synchronous: bool
     exporters: list[Built]
+    worker: Any = None
+
+    def export_thread(self) -> Any:
+        """The on-demand export thread all built providers share (made at first use)."""
+        if self.worker is None:
+            from ._worker import Worker
+
+            self.worker = Worker()
+        return self.worker
 
 
 def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
@@ -284,15 +302,19 @@ def _resource(settings: Settings, synchronous: bool = False) -> Any:
 
 def _build_traces(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
     exporters = _exporters(build, "traces", names)
     if not exporters:
         return None
-    processor = SimpleSpanProcessor if build.synchronous else BatchSpanProcessor
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in exporters:
-        provider.add_span_processor(processor(exporter))
+        if build.synchronous:
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+        else:
+            from ._worker import DeferredSpanProcessor
+
+            provider.add_span_processor(DeferredSpanProcessor(exporter, build.export_thread()))
     return provider
 
 
@@ -300,12 +322,12 @@ def _build_metrics(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 
-    # an infinite interval: the reader starts no thread and exports when flushed
-    interval = {"export_interval_millis": math.inf} if build.synchronous else {}
+    # an infinite interval: the reader starts no thread and exports when flushed, after each
+    # report (in the export thread, or at once when synchronous)
     readers = [
         exporter
         if isinstance(exporter, MetricReader)
-        else PeriodicExportingMetricReader(exporter, **interval)
+        else PeriodicExportingMetricReader(exporter, export_interval_millis=math.inf)
         for exporter in _exporters(build, "metrics", names)
     ]
     if not readers:
@@ -319,15 +341,20 @@ def _build_logs(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
 
         import_thread_pool()
     from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, SimpleLogRecordProcessor
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 
     exporters = _exporters(build, "logs", names)
     if not exporters:
         return None
-    processor = SimpleLogRecordProcessor if build.synchronous else BatchLogRecordProcessor
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in exporters:
-        provider.add_log_record_processor(processor(exporter))
+        if build.synchronous:
+            provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+        else:
+            from ._worker import DeferredLogRecordProcessor
+
+            worker = build.export_thread()
+            provider.add_log_record_processor(DeferredLogRecordProcessor(exporter, worker))
     return provider
 
 

@@ -94,9 +94,15 @@ class LazyEmitter:
         )
 
     def _exported(self) -> None:
-        """After a report: synchronous providers export and close; a later crash builds anew."""
+        """After a report: the counter goes out; synchronous providers export and close.
+
+        A later crash builds synchronous providers anew.
+        """
         providers = self._providers
-        if providers is None or not providers.synchronous:
+        if providers is None:
+            return
+        if not providers.synchronous:
+            providers.export_counter()
             return
         with self._lock:
             if self._providers is not providers:
