@@ -291,3 +291,22 @@ def test_after_the_first_crash_no_export_thread_stays(
     assert providers is not None
     assert providers.worker is not None
     assert eventually(lambda: providers.worker._thread is None)
+
+
+def test_a_full_queue_drops_the_oldest_and_still_takes_the_counter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past MAX_PENDING jobs the oldest go, and a dropped counter export can be queued again."""
+    monkeypatch.setattr(_worker, "MAX_PENDING", 3)
+    release = threading.Event()
+    worker = _worker.Worker(linger=0.05)
+    runs: list[str] = []
+    worker.submit(lambda: release.wait(10))
+    assert eventually(lambda: worker._running == 1)
+    worker.submit(lambda: runs.append("metrics"), key="metrics")
+    for name in ("a", "b", "c"):
+        worker.submit(partial(runs.append, name))
+    worker.submit(lambda: runs.append("metrics"), key="metrics")
+    release.set()
+    assert worker.drain(10.0)
+    assert runs == ["b", "c", "metrics"]

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 
 from ._internal import emission_guard, record_internal_error
 
-LINGER = 0.25  # seconds a worker waits for more work before its thread ends
+LINGER = 0.05  # seconds a worker waits for more work before its thread ends
 MAX_PENDING = 4096  # jobs kept while the collector is slow; the oldest go first
 
 Job = Callable[[], object]
@@ -45,7 +45,7 @@ class Worker:
 
     def _reset(self) -> None:
         self._cond = threading.Condition(threading.Lock())
-        self._jobs: deque[tuple[str | None, Job]] = deque(maxlen=MAX_PENDING)
+        self._jobs: deque[tuple[str | None, Job]] = deque()
         self._keys: set[str] = set()
         self._thread: threading.Thread | None = None
         self._running = 0
@@ -60,6 +60,9 @@ class Worker:
                 if key in self._keys:
                     return
                 self._keys.add(key)
+            if len(self._jobs) >= MAX_PENDING:  # a collector too slow for a storm: oldest out
+                dropped, _ = self._jobs.popleft()
+                self._keys.discard(dropped or "")
             self._jobs.append((key, job))
             self._cond.notify_all()
             if self._thread is not None:
