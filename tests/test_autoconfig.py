@@ -36,14 +36,67 @@ def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(name, value)
 
 
+def built() -> list[object]:
+    installation = _lifecycle.current()
+    assert installation is not None
+    return installation.sink.providers_built
+
+
 def test_nothing_asks_for_export_so_nothing_is_built() -> None:
     """No OTEL_* variable: no provider is built or registered, so nothing can connect anywhere."""
     threadcrash.instrument()
-    installation = _lifecycle.current()
-    assert installation is not None
-    assert installation.providers is not None
-    assert installation.providers.built == []
+    run_thread(crash)
+    assert built() == []
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def test_an_endpoint_builds_nothing_before_the_first_crash(
+    receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an endpoint set, instrument() builds no provider: the first crash does, once."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    threadcrash.instrument()
+    assert built() == []
+    run_thread(crash)
+    first = built()
+    assert len(first) == 3
+    run_thread(crash)
+    assert built() == first
+    threadcrash.uninstrument()
+    assert receiver.metric_points("threadcrash.crashes")[-1]["value"] == 2
+
+
+def test_the_providers_built_are_private_unless_asked(
+    receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a crash the global providers are still unset: other instrumentation exports nothing."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    threadcrash.instrument()
+    run_thread(crash)
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    trace.get_tracer("the-application").start_span("request").end()
+    threadcrash.uninstrument()
+    assert len(receiver.spans("threadcrash.crash")) == 1
+    assert receiver.spans("request") == []
+
+
+@pytest.mark.parametrize("how", ["keyword", "environment"])
+def test_global_providers_opts_in(
+    receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """global_providers=True (or THREADCRASH_GLOBAL_PROVIDERS): the application's spans go too."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+    if how == "keyword":
+        threadcrash.instrument(global_providers=True)
+    else:
+        monkeypatch.setenv("THREADCRASH_GLOBAL_PROVIDERS", "true")
+        threadcrash.instrument()
+    run_thread(crash)
+    assert trace.get_tracer_provider() in built()
+    trace.get_tracer("the-application").start_span("request").end()
+    threadcrash.uninstrument()
+    assert len(receiver.spans("threadcrash.crash")) == 1
+    assert len(receiver.spans("request")) == 1
 
 
 def test_an_endpoint_sends_all_three_signals_with_the_service_resource(
@@ -102,11 +155,8 @@ def test_a_signal_endpoint_alone_exports_that_signal_alone(
     """Only OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: the log record goes there, nothing else is built."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", receiver.endpoint + "/custom/logs")
     threadcrash.instrument()
-    installation = _lifecycle.current()
-    assert installation is not None
-    assert installation.providers is not None
-    assert len(installation.providers.built) == 1
     run_thread(crash)
+    assert len(built()) == 1
     threadcrash.uninstrument()
     assert [item.path for item in receiver.received] == []  # the receiver knows no such path
     assert len(receiver.errors) == 1
@@ -143,11 +193,8 @@ def test_providers_the_application_set_are_used_not_replaced(
     metrics.set_meter_provider(otel.meter_provider)
     _logs.set_logger_provider(otel.logger_provider)
     threadcrash.instrument()
-    installation = _lifecycle.current()
-    assert installation is not None
-    assert installation.providers is not None
-    assert installation.providers.built == []
     run_thread(crash)
+    assert built() == []
     assert len(otel.spans()) == 1
     assert len(otel.logs()) == 1
     assert otel.total() == 1
@@ -189,10 +236,10 @@ def test_exporters_by_name() -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
 
-    settings = _settings.load({}, {})
-    (console,) = _autoconfig._exporters(settings, "logs", ("console",))
+    build = _autoconfig._Build(_settings.load({}, {}), synchronous=False, exporters=[])
+    (console,) = _autoconfig._exporters(build, "logs", ("console",))
     assert isinstance(console, ConsoleLogRecordExporter)
-    (http,) = _autoconfig._exporters(settings, "traces", ("otlp_proto_http",))
+    (http,) = _autoconfig._exporters(build, "traces", ("otlp_proto_http",))
     assert isinstance(http, OTLPSpanExporter)
 
 
@@ -202,6 +249,7 @@ def test_an_unknown_exporter_name_warns_once(monkeypatch: pytest.MonkeyPatch) ->
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         threadcrash.instrument()
+        run_thread(crash)  # the exporters are looked up by the first crash
     ours = [str(item.message) for item in caught if item.category is ConfigurationWarning]
     assert len(ours) == 1
     assert "OTEL_TRACES_EXPORTER='zipkin'" in ours[0]

@@ -1,30 +1,35 @@
-"""Auto-configuration: the SDK providers that ``instrument()`` builds from ``OTEL_*`` when asked.
+"""Auto-configuration: the SDK providers threadcrash builds from ``OTEL_*``, at the first report.
 
-Per signal (traces, metrics, logs), in this order:
+Nothing here runs at ``instrument()``: the first crash calls :func:`configure`, which decides per
+signal (traces, metrics, logs), in this order:
 
 1. a provider passed to ``instrument()`` is used as it is;
-2. a global provider the application (or ``opentelemetry-instrument``) already set is used;
+2. a global provider the application (or ``opentelemetry-instrument``) has set is used;
 3. else, if the settings ask for export (``OTEL_<SIGNAL>_EXPORTER``, or an OTLP endpoint for
-   the signal), threadcrash builds an SDK provider with batch processing, the resource from
-   ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``, and makes it global;
+   the signal), threadcrash builds an SDK provider with batch processing and the resource from
+   ``OTEL_SERVICE_NAME``/``OTEL_RESOURCE_ATTRIBUTES``; it stays threadcrash's own unless
+   ``global_providers`` asks to make it global;
 4. else nothing: no provider, no exporter, no network connection.
 
-The providers built here are owned here: flushed and shut down at exit, or by
-``uninstrument()``, each time with a wait bounded by ``flush_timeout``.
+When no thread can start (interpreter shutdown), the providers are built synchronous instead:
+simple processors and a metric reader without a thread, each export bounded by a share of
+``flush_timeout``. The providers built here are flushed and shut down by their owner, the
+lifecycle, at exit or by ``uninstrument()``, each time with a wait bounded by ``flush_timeout``.
 """
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 
-from . import _flush
+from . import _flush, _reach
 from ._internal import record_internal_error
 from ._settings import Settings, warn_bad_value
 
@@ -33,12 +38,22 @@ SIGNALS = ("traces", "metrics", "logs")
 _HTTP = "opentelemetry.exporter.otlp.proto.http"
 _GRPC = "opentelemetry.exporter.otlp.proto.grpc"
 _DEFAULT_HTTP_ENDPOINT = "http://localhost:4318"
+_DEFAULT_GRPC_ENDPOINT = "http://localhost:4317"
 _DEFAULT_TIMEOUT = 10.0
 
 # global providers an earlier installation built: uninstrument() shut them down, and although
 # they stay the globals (OpenTelemetry sets a global once), they do not count as "set"
 _retired: list[Any] = []
 _retired_lock = threading.Lock()
+
+
+@dataclass
+class Built:
+    """An exporter threadcrash built, for a signal; ``endpoint`` None: not OTLP (never probed)."""
+
+    signal: str
+    exporter: Any
+    endpoint: str | None
 
 
 @dataclass
@@ -50,20 +65,83 @@ class Providers:
     logger_provider: Any = None
     built: list[Any] = field(default_factory=list)
     registered: list[Any] = field(default_factory=list)  # those made global
-    _exit_hook: Callable[[], None] | None = None
+    synchronous: bool = False  # built when no thread could start: every export already done
+    exporters: list[Built] = field(default_factory=list)
+    worker: Any = None  # the on-demand export thread of what was built (not synchronous)
 
-    def shutdown(self, timeout: float) -> bool:
-        """Flush and shut down what was built here, waiting at most ``timeout`` seconds."""
+    def shutdown(self, timeout: float, *, at_exit: bool = False) -> bool:
+        """Flush and shut down what was built here, waiting at most ``timeout`` seconds.
+
+        A collector that refuses connections costs a probe, not ``timeout``: its exporters are
+        shut down first, so nothing is retried; at exit, a provider whose every exporter was
+        refused is left to end with the process instead of failing its last export.
+        """
         built, self.built = self.built, []
-        if self._exit_hook is not None:
-            atexit.unregister(self._exit_hook)
-            self._exit_hook = None
         if not built:
             return True
         with _retired_lock:
             _retired.extend(self.registered)
         self.registered = []
-        return _flush.call_bounded([provider.shutdown for provider in built], timeout, "shutdown")
+        if self.synchronous:
+            return True  # closed after each report: nothing is left to send
+        deadline = time.monotonic() + timeout
+        dead = self.abandon_refused(timeout)
+        if self.worker is not None:  # the last reports and the counter go first
+            self.worker.drain(max(0.0, deadline - time.monotonic()))
+        if at_exit:
+            gone = [getattr(self, _PROVIDER_ATTRIBUTE[signal]) for signal in dead]
+            built = [provider for provider in built if not any(provider is p for p in gone)]
+        remaining = max(0.0, deadline - time.monotonic())
+        return _flush.call_bounded([provider.shutdown for provider in built], remaining, "shutdown")
+
+    def abandon_refused(self, timeout: float) -> set[str]:
+        """Shut down the exporters whose collector refuses connections.
+
+        Returns the signals none of whose exporters is left.
+        """
+        refused = _reach.refused(
+            {item.endpoint for item in self.exporters if item.endpoint}, timeout
+        )
+        if not refused:
+            return set()
+        kept = []
+        for item in self.exporters:
+            if item.endpoint not in refused:
+                kept.append(item)
+                continue
+            try:
+                item.exporter.shutdown()  # also ends a retry's back-off wait in the export thread
+            except Exception as error:
+                record_internal_error("exporter shutdown", error)
+        self.exporters = kept
+        left = {item.signal for item in kept}
+        return {signal for signal in SIGNALS if signal not in left}
+
+    def export_counter(self) -> None:
+        """After a report: the counter of the meter provider built here goes out (once queued)."""
+        if self.worker is not None and any(p is self.meter_provider for p in self.built):
+            self.worker.submit(self.meter_provider.force_flush, key="metrics")
+
+    def refused(self, timeout: float) -> bool:
+        """True when a collector of the exporters built here refuses connections."""
+        endpoints = {item.endpoint for item in self.exporters if item.endpoint}
+        return bool(_reach.refused(endpoints, timeout))
+
+    def close_synchronously(self) -> None:
+        """Synchronous providers, after a report: export the counter and close, in this thread.
+
+        Spans and log records went out as they ended; the reader, with no thread of its own,
+        exports the counter when flushed. Nothing is left open for the interpreter's last moments
+        to trip over.
+        """
+        built, self.built = self.built, []
+        for provider in built:
+            try:
+                if provider is self.meter_provider:
+                    provider.force_flush()
+                provider.shutdown()
+            except Exception as error:
+                record_internal_error("shutdown", error)
 
 
 def installed_protocols() -> list[str]:
@@ -83,21 +161,39 @@ def configure(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     logger_provider: Any = None,
+    *,
+    synchronous: bool = False,
 ) -> Providers:
-    """Decide, per signal, which provider the emitters use; build and register where asked."""
-    result = Providers(tracer_provider, meter_provider, logger_provider)
+    """Decide, per signal, which provider the emitters use; build where asked (at a first crash).
+
+    ``synchronous``: no thread may be started (interpreter shutdown), so what is built exports
+    in the caller's thread, each export bounded by a third of ``flush_timeout``.
+    """
+    result = Providers(tracer_provider, meter_provider, logger_provider, synchronous=synchronous)
     resource: Any = None
+    build = _Build(settings, synchronous, result.exporters)
+    wanted = {}
     for signal in SIGNALS:
         attribute = _PROVIDER_ATTRIBUTE[signal]
         if getattr(result, attribute) is not None or _global_is_set(signal):
             continue
         names = exporters_asked(settings, signal)
-        if not names:
-            continue
+        if names:
+            wanted[signal] = names
+    if synchronous:  # each export would block the crashing thread: skip a refusing collector
+        endpoints = {signal: otlp_endpoint(settings, signal)[1] for signal in wanted}
+        refused = _reach.refused(set(endpoints.values()), settings.flush_timeout / 3)
+        wanted = {
+            signal: names
+            for signal, names in wanted.items()
+            if names != ("otlp",) or endpoints[signal] not in refused
+        }
+    for signal, names in wanted.items():
+        attribute = _PROVIDER_ATTRIBUTE[signal]
         try:
             if resource is None:
-                resource = _resource(settings)
-            provider = _BUILDERS[signal](settings, names, resource)
+                resource = _resource(settings, synchronous)
+            provider = _BUILDERS[signal](build, names, resource)
         except Exception as error:
             record_internal_error(f"auto-configuration of {signal}", error)
             continue
@@ -105,13 +201,29 @@ def configure(
             continue
         result.built.append(provider)
         setattr(result, attribute, provider)
-        if not _global_is_set(signal):
+        if settings.global_providers and not _global_is_set(signal):
             _SETTERS[signal](provider)
             result.registered.append(provider)
-    if result.built:
-        result._exit_hook = _exit_hook_for(result, settings.flush_timeout)
-        atexit.register(result._exit_hook)
+    result.worker = build.worker
     return result
+
+
+@dataclass
+class _Build:
+    """How to build: the settings, whether synchronous, where the OTLP exporters are noted."""
+
+    settings: Settings
+    synchronous: bool
+    exporters: list[Built]
+    worker: Any = None
+
+    def export_thread(self) -> Any:
+        """The on-demand export thread all built providers share (made at first use)."""
+        if self.worker is None:
+            from ._worker import Worker
+
+            self.worker = Worker()
+        return self.worker
 
 
 def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
@@ -126,16 +238,6 @@ def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
     if settings.otlp_endpoint or getattr(settings, f"otlp_{signal}_endpoint"):
         return ("otlp",)
     return ()
-
-
-def _exit_hook_for(providers: Providers, timeout: float) -> Callable[[], None]:
-    def at_exit() -> None:
-        try:
-            providers.shutdown(timeout)
-        except Exception as error:
-            record_internal_error("shutdown at exit", error)
-
-    return at_exit
 
 
 # which providers are set
@@ -176,70 +278,107 @@ _SETTERS: dict[str, Callable[[Any], None]] = {
 # building
 
 
-def _resource(settings: Settings) -> Any:
+def _resource(settings: Settings, synchronous: bool = False) -> Any:
     from opentelemetry.sdk.resources import Resource
 
     attributes: dict[str, Any] = dict(settings.resource_attributes)
     if settings.service_name is not None:
         attributes["service.name"] = settings.service_name
-    return Resource.create(attributes)
+    if not synchronous:
+        return Resource.create(attributes)
+    # Resource.create runs its detectors in a thread pool: what it gives, without the detectors
+    from opentelemetry.sdk.version import __version__ as sdk_version
+
+    return Resource(
+        {
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "opentelemetry",
+            "telemetry.sdk.version": sdk_version,
+            "service.name": "unknown_service",
+            **attributes,
+        }
+    )
 
 
-def _build_traces(settings: Settings, names: tuple[str, ...], resource: Any) -> Any:
+def _build_traces(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-    exporters = _exporters(settings, "traces", names)
+    exporters = _exporters(build, "traces", names)
     if not exporters:
         return None
     provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in exporters:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        if build.synchronous:
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+        else:
+            from ._worker import DeferredSpanProcessor
+
+            provider.add_span_processor(DeferredSpanProcessor(exporter, build.export_thread()))
     return provider
 
 
-def _build_metrics(settings: Settings, names: tuple[str, ...], resource: Any) -> Any:
+def _build_metrics(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 
+    # an infinite interval: the reader starts no thread and exports when flushed, after each
+    # report (in the export thread, or at once when synchronous)
     readers = [
-        exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(exporter)
-        for exporter in _exporters(settings, "metrics", names)
+        exporter
+        if isinstance(exporter, MetricReader)
+        else PeriodicExportingMetricReader(exporter, export_interval_millis=math.inf)
+        for exporter in _exporters(build, "metrics", names)
     ]
     if not readers:
         return None
     return MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
 
 
-def _build_logs(settings: Settings, names: tuple[str, ...], resource: Any) -> Any:
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+def _build_logs(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
+    if build.synchronous:  # the SDK's logs module builds a resource (in a thread pool) at import
+        from ._compat import import_thread_pool
 
-    exporters = _exporters(settings, "logs", names)
+        import_thread_pool()
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    exporters = _exporters(build, "logs", names)
     if not exporters:
         return None
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     for exporter in exporters:
-        provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+        if build.synchronous:
+            provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+        else:
+            from ._worker import DeferredLogRecordProcessor
+
+            worker = build.export_thread()
+            provider.add_log_record_processor(DeferredLogRecordProcessor(exporter, worker))
     return provider
 
 
-_BUILDERS: dict[str, Callable[[Settings, tuple[str, ...], Any], Any]] = {
+_BUILDERS: dict[str, Callable[[_Build, tuple[str, ...], Any], Any]] = {
     "traces": _build_traces,
     "metrics": _build_metrics,
     "logs": _build_logs,
 }
 
 
-def _exporters(settings: Settings, signal: str, names: tuple[str, ...]) -> list[Any]:
+def _exporters(build: _Build, signal: str, names: tuple[str, ...]) -> list[Any]:
     variable = f"OTEL_{signal.upper()}_EXPORTER"
     exporters = []
     for name in dict.fromkeys(names):
         try:
             if name == "otlp":
-                exporters.append(_otlp_exporter(settings, signal))
+                exporter = _otlp_exporter(build, signal)
+                build.exporters.append(
+                    Built(signal, exporter, otlp_endpoint(build.settings, signal)[1])
+                )
+                exporters.append(exporter)
             elif name == "console":
                 exporters.append(_console_exporter(signal))
+                build.exporters.append(Built(signal, exporters[-1], None))
             else:
                 exporter = _entry_point_exporter(signal, name)
                 if exporter is None:
@@ -248,6 +387,7 @@ def _exporters(settings: Settings, signal: str, names: tuple[str, ...]) -> list[
                     )
                 else:
                     exporters.append(exporter)
+                    build.exporters.append(Built(signal, exporter, None))
         except Exception as error:
             record_internal_error(f"{signal} exporter {name!r}", error)
     return exporters
@@ -295,8 +435,20 @@ def protocol_for(settings: Settings, signal: str) -> str:
     return installed[0]
 
 
-def _otlp_exporter(settings: Settings, signal: str) -> Any:
+def otlp_endpoint(settings: Settings, signal: str) -> tuple[str, str]:
+    """The OTLP protocol and endpoint for ``signal`` (gRPC's default, or the full HTTP URL)."""
     protocol = protocol_for(settings, signal)
+    endpoint = getattr(settings, f"otlp_{signal}_endpoint")
+    if protocol == "grpc":
+        return protocol, endpoint or settings.otlp_endpoint or _DEFAULT_GRPC_ENDPOINT
+    if endpoint is None:
+        base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
+        endpoint = f"{base.rstrip('/')}/v1/{signal}"
+    return protocol, endpoint
+
+
+def _otlp_exporter(build: _Build, signal: str) -> Any:
+    settings = build.settings
 
     def pick(name: str) -> Any:
         specific = getattr(settings, f"otlp_{signal}_{name}")
@@ -305,14 +457,13 @@ def _otlp_exporter(settings: Settings, signal: str) -> Any:
     headers = dict(pick("headers") or ())
     timeout = pick("timeout")
     timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
+    if build.synchronous:  # three exports (span, log record, counter) within flush_timeout
+        timeout = max(0.001, min(timeout, settings.flush_timeout / 3))
     compression = pick("compression") or "none"
-    endpoint = getattr(settings, f"otlp_{signal}_endpoint")
+    protocol, endpoint = otlp_endpoint(settings, signal)
     if protocol == "grpc":
-        endpoint = endpoint or settings.otlp_endpoint
-        return _grpc_exporter(signal, endpoint, headers, timeout, compression)
-    if endpoint is None:
-        base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
-        endpoint = f"{base.rstrip('/')}/v1/{signal}"
+        given = getattr(settings, f"otlp_{signal}_endpoint") or settings.otlp_endpoint
+        return _grpc_exporter(signal, given, headers, timeout, compression)
     from opentelemetry.exporter.otlp.proto.http import Compression
 
     arguments: dict[str, Any] = {

@@ -19,14 +19,18 @@ Everything else the application logs passes through untouched.
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
+from . import _imports
 from ._internal import record_internal_error
+
+if TYPE_CHECKING:
+    import logging
 
 _EXCEPTIONS_MODULE = "opentelemetry.instrumentation.exceptions"
 # the exceptions instrumentor's hook wrappers, by the threadcrash source that covers the hook
@@ -48,17 +52,14 @@ def install(sources: set[str] | frozenset[str]) -> None:
     global _claimed
     with _lock:
         _claimed = frozenset(sources)
-        try:
-            _claim_exceptions_instrumentor()
-        except ImportError:
-            pass  # installed but broken (mismatched versions): it cannot report either
-        except Exception as error:
-            record_internal_error("stepping around opentelemetry-instrumentation-exceptions", error)
+    # not imported by us: an application that uses that instrumentor imports it itself
+    _imports.when_imported(_EXCEPTIONS_MODULE, _claim_exceptions_instrumentor)
 
 
 def uninstall() -> None:
     """Give back everything :func:`install` and the emissions since took."""
     global _claimed, _patched
+    _imports.forget(_EXCEPTIONS_MODULE, _claim_exceptions_instrumentor)
     with _lock:
         _claimed = frozenset()
         if _patched is not None:
@@ -74,22 +75,18 @@ def uninstall() -> None:
 # opentelemetry-instrumentation-exceptions
 
 
-def _claim_exceptions_instrumentor() -> None:
+def _claim_exceptions_instrumentor(module: ModuleType) -> None:
+    try:
+        with _lock:
+            _claim(module)
+    except Exception as error:
+        record_internal_error("stepping around opentelemetry-instrumentation-exceptions", error)
+
+
+def _claim(module: ModuleType) -> None:
     global _patched
     if _patched is not None:
         return
-    module = sys.modules.get(_EXCEPTIONS_MODULE)
-    if module is None:
-        import importlib.util
-
-        try:
-            if importlib.util.find_spec(_EXCEPTIONS_MODULE) is None:
-                return
-        except (ImportError, ValueError):
-            return
-        import importlib
-
-        module = importlib.import_module(_EXCEPTIONS_MODULE)
     cls = getattr(module, "UnhandledExceptionInstrumentor", None)
     original = None if cls is None else cls.__dict__.get("_emit_exception")
     if cls is None or not callable(original):
@@ -130,8 +127,12 @@ def structlog_logger(default: Any) -> Any:
 # the logging bridge
 
 
-class _BridgeFilter(logging.Filter):
-    """Drops the records our own structlog event produces; passes everything else."""
+class _BridgeFilter:
+    """Drops the records our own structlog event produces; passes everything else.
+
+    A handler takes any object with this ``filter`` method: ``logging`` is imported by the
+    application that has such handlers, not by threadcrash at start-up.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not getattr(_local, "emitting", False)
@@ -146,6 +147,8 @@ def _is_logging_bridge(handler: logging.Handler) -> bool:
 
 
 def _filter_logging_bridges() -> None:
+    import logging
+
     logger: logging.Logger | None = logging.getLogger("threadcrash")
     while logger is not None:
         for handler in logger.handlers:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import _format
 from ._internal import record_internal_error
 from ._record import CrashRecord, Limits
-from ._redact import Redactor
+
+if TYPE_CHECKING:
+    from ._redact import Redactor
 
 BeforeEmit = Callable[[CrashRecord], "CrashRecord | None"]
 

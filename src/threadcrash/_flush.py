@@ -70,7 +70,9 @@ def call_bounded(functions: Iterable[Callable[[], object]], timeout: float, wher
     """Call each function (``provider.shutdown``...) in a daemon thread; wait ``timeout`` in all.
 
     The same rules as :func:`flush`: nothing is started once the interpreter is finalizing, and
-    a stuck call costs the caller ``timeout`` and no more. True if every call finished in time.
+    a stuck call costs the caller ``timeout`` and no more. Where no thread can start although the
+    interpreter is not finalizing yet (atexit callbacks on Python 3.12), the calls are made in
+    this thread, bounded by the exporters' own timeouts instead. True if every call finished.
     """
     functions = list(functions)
     if not functions:
@@ -79,15 +81,16 @@ def call_bounded(functions: Iterable[Callable[[], object]], timeout: float, wher
         return False
     deadline = time.monotonic() + timeout
     workers = []
-    for function in functions:
+    for index, function in enumerate(functions):
         worker = threading.Thread(
             target=_call_one, args=(function, where), name=f"threadcrash-{where}", daemon=True
         )
         try:
             worker.start()
-        except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
-            record_internal_error(where, error)
-            return False
+        except RuntimeError:  # "can't create new thread at interpreter shutdown"
+            for rest in functions[index:]:
+                _call_one(rest, where)
+            break
         workers.append(worker)
     for worker in workers:
         worker.join(max(0.0, deadline - time.monotonic()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import linecache
 import sys
 import traceback
@@ -131,6 +130,8 @@ def fingerprint(type_text: str, stack: list[Frame]) -> str:
         if key != keys[-1]:  # recursion depth must not change the group
             keys.append(key)
     data = "\0".join(keys).encode("utf-8", "backslashreplace")
+    import hashlib  # at the first crash: loading it costs more than the rest of start-up
+
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 

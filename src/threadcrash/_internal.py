@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import traceback
 from collections.abc import Callable
-
-logger = logging.getLogger("threadcrash")
 
 _listeners: list[Callable[[str, str], None]] = []
 _state = threading.local()
@@ -22,7 +19,9 @@ def record_internal_error(where: str, exc: BaseException) -> None:
         text = f"{type(exc).__qualname__} (traceback unavailable)"
     # a broken logging handler or listener must not turn our error into the host's
     with contextlib.suppress(Exception):
-        logger.debug("threadcrash internal error in %s:\n%s", where, text)
+        import logging  # not at start-up: only our own errors use it
+
+        logging.getLogger("threadcrash").debug("threadcrash internal error in %s:\n%s", where, text)
     for listener in list(_listeners):
         with contextlib.suppress(Exception):
             listener(where, text)

@@ -1,17 +1,24 @@
-"""Install and uninstall as exact mirrors; all lifecycle state lives here, behind one lock."""
+"""Install and uninstall as exact mirrors; all lifecycle state lives here, behind one lock.
+
+At exit, one function runs, in this order: the exit steps other parts registered with
+:func:`add_exit_step` (reports still to be made), storm control's pending summaries, then the
+shutdown of the providers threadcrash built, bounded by ``flush_timeout``. With nothing reported
+nothing was built, so exit costs nothing.
+"""
 
 from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import _autoconfig, _coexist, _flush, _parent, _settings
-from ._emit import Emitter
+from . import _coexist, _parent, _settings
 from ._internal import emission_guard, record_internal_error
+from ._lazy import LazyEmitter
 from ._reporter import Reporter
-from ._sources import FACTORIES, Source
+from ._sources import EXIT_STEPS, FACTORIES, Source
 
 
 @dataclass
@@ -22,17 +29,24 @@ class Installation:
     reporter: Reporter
     sources: list[Source]
     parent_capture: bool
-    emitter: Emitter | None = None
-    providers: _autoconfig.Providers | None = None
+    sink: LazyEmitter
 
 
 _lock = threading.RLock()
 _current: Installation | None = None
+_exit_steps: list[Callable[[], None]] = []
 
 
 def current() -> Installation | None:
     """The active installation, if any."""
     return _current
+
+
+def add_exit_step(step: Callable[[], None]) -> None:
+    """Run ``step`` at exit (and at ``uninstrument()``) before the providers shut down; once."""
+    with _lock:
+        if step not in _exit_steps:
+            _exit_steps.append(step)
 
 
 def install(
@@ -42,7 +56,10 @@ def install(
     logger_provider: Any = None,
     **options: Any,
 ) -> None:
-    """Hook every configured source; a second call while installed changes nothing."""
+    """Hook every configured source; a second call while installed changes nothing.
+
+    Only the hooks are installed: providers and emitters are built by the first report.
+    """
     global _current
     with _lock:
         if _current is not None:
@@ -50,51 +67,66 @@ def install(
         settings = _settings.load(options)
         if settings.disabled:
             return
-        providers = _autoconfig.configure(
-            settings, tracer_provider, meter_provider, logger_provider
-        )
-        emitter = Emitter(
-            settings, providers.tracer_provider, providers.meter_provider, providers.logger_provider
-        )
-        reporter = Reporter(settings, emitter)
+        sink = LazyEmitter(settings, tracer_provider, meter_provider, logger_provider)
+        reporter = Reporter(settings, sink)
         sources = [FACTORIES[name](reporter) for name in FACTORIES if name in settings.sources]
+        for name in settings.sources & EXIT_STEPS.keys():
+            add_exit_step(EXIT_STEPS[name])
         for source in sources:
             source.install()
         parent_capture = settings.capture_parent and "thread" in settings.sources
         if parent_capture:
             _parent.install()
-        _current = Installation(
-            settings, reporter, sources, parent_capture, emitter=emitter, providers=providers
-        )
+        _current = Installation(settings, reporter, sources, parent_capture, sink)
         _coexist.install(settings.sources & set(FACTORIES))
-        # registered after the auto-configured providers' exit hook, so it runs before it
-        atexit.register(_flush_summaries, emitter)
+        atexit.register(_at_exit)
 
 
 def uninstall() -> None:
     """Undo :func:`install`: restore each hook that is still ours, leave the others inert."""
     global _current
     with _lock:
-        installation, _current = _current, None
+        installation = _current
         if installation is None:
             return
+        atexit.unregister(_at_exit)
+        _finish(installation)  # the exit steps still see the installation active
+        _current = None
         if installation.parent_capture:
             _parent.uninstall()
         for source in reversed(installation.sources):
             source.uninstall()
-        if installation.emitter is not None:
-            atexit.unregister(_flush_summaries)
-            _flush_summaries(installation.emitter)
         _coexist.uninstall()
-        if installation.providers is not None:
-            installation.providers.shutdown(installation.settings.flush_timeout)
+        installation.sink.shutdown(installation.settings.flush_timeout)
 
 
-def _flush_summaries(emitter: Emitter) -> None:
-    """Storm control's last word: what it held back since its last summary."""
+def _at_exit() -> None:
+    installation = _current
+    if installation is not None:
+        _finish(installation)
+        installation.sink.shutdown(installation.settings.flush_timeout, at_exit=True)
+
+
+def finish() -> None:
+    """The exit steps and storm control's last word, shutting nothing down.
+
+    For a child process that ends by ``os._exit``, where no exit handler runs.
+    """
+    installation = _current
+    if installation is not None:
+        _finish(installation)
+
+
+def _finish(installation: Installation) -> None:
+    """The exit steps, then storm control's last word: what it held back since its summary."""
+    for step in list(_exit_steps):
+        try:
+            step()
+        except Exception as error:
+            record_internal_error("exit step", error)
     with emission_guard():
         try:
-            emitter.flush_summaries()
+            installation.sink.flush_summaries()
         except Exception as error:
             record_internal_error("summaries", error)
 
@@ -111,4 +143,4 @@ def flush(timeout: float | None = None) -> bool:
         return True
     if timeout is None:
         return installation.reporter.flush()
-    return _flush.flush(installation.reporter.providers(), timeout)
+    return installation.sink.flush(timeout)

@@ -1,42 +1,59 @@
-"""Remember, at ``Thread.start``, the span that was current: the crash span's parent."""
+"""Remember, at ``Thread.start``, the span that was current: the crash span's parent.
+
+No span can be current in a program that never imported the OpenTelemetry API, so the API is
+looked up only once the program has imported it (``opentelemetry.trace`` in ``sys.modules``):
+``instrument()`` imports no OpenTelemetry of its own.
+"""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-
 from ._record import ParentSpan
-
-_SPAN_KEY: str | None
-try:
-    # The key under which the API keeps the current span. Reading it directly skips
-    # get_current_span()'s ABC isinstance check, which alone made a thread start ~3% slower.
-    from opentelemetry.trace.propagation import _SPAN_KEY
-except ImportError:  # pragma: no cover - an API without it: the public path
-    _SPAN_KEY = None
 
 ATTRIBUTE = "_threadcrash_parent"
 _OTEL_THREADING_ATTRIBUTE = "_otel_context"  # set by opentelemetry-instrumentation-threading
 
-_get_current = otel_context.get_current
+_get_current: Callable[[], Any] | None = None  # the API's context.get_current, once imported
+_span_key: str | None = None
 _original_start: Callable[[threading.Thread], None] | None = None
 _active = False
+
+
+def _resolve() -> Callable[[], Any] | None:
+    """The API's ``get_current``, once the application has imported the API; else None."""
+    global _get_current, _span_key
+    if "opentelemetry.trace" not in sys.modules:
+        return None
+    from opentelemetry import context as otel_context
+
+    try:
+        # The key under which the API keeps the current span. Reading it directly skips
+        # get_current_span()'s ABC isinstance check, which alone made a thread start ~3% slower.
+        from opentelemetry.trace.propagation import _SPAN_KEY
+    except ImportError:  # pragma: no cover - an API without it: the public path
+        _span_key = None
+    else:
+        _span_key = _SPAN_KEY
+    _get_current = otel_context.get_current
+    return _get_current
+
+
+def _current_span(get_current: Callable[[], Any]) -> Any:  # pragma: no cover - old API only
+    from opentelemetry import trace
+
+    return trace.get_current_span(get_current())
 
 
 def _start(self: threading.Thread) -> None:
     if _active:
         try:
-            span: Any = (
-                trace.get_current_span() if _SPAN_KEY is None else _get_current().get(_SPAN_KEY)
-            )
-            if span is not None:
-                context = span.get_span_context()
-                if context.is_valid:
-                    setattr(self, ATTRIBUTE, context)
+            context = current_span_context()
+            if context is not None:
+                setattr(self, ATTRIBUTE, context)
         except Exception:
             pass
     assert _original_start is not None
@@ -70,17 +87,25 @@ def parent_of(thread: threading.Thread | None) -> ParentSpan | None:
         otel_context = getattr(thread, _OTEL_THREADING_ATTRIBUTE, None)
         if otel_context is None:
             return None
+        from opentelemetry import trace
+
         context = trace.get_current_span(otel_context).get_span_context()
     if not context.is_valid:
         return None
-    return ParentSpan(
-        context.trace_id, context.span_id, int(context.trace_flags), bool(context.is_remote)
-    )
+    return to_parent(context)
 
 
 def current_span_context() -> Any:
-    """The current span's context if it is valid, else None; as cheap as at ``Thread.start``."""
-    span: Any = trace.get_current_span() if _SPAN_KEY is None else _get_current().get(_SPAN_KEY)
+    """The current span's context if it is valid, else None; cheap enough for every start.
+
+    None while the program has not imported the OpenTelemetry API: no span can be current.
+    """
+    get_current = _get_current or _resolve()
+    if get_current is None:
+        return None
+    span: Any = (
+        get_current().get(_span_key) if _span_key is not None else _current_span(get_current)
+    )
     if span is None:
         return None
     context = span.get_span_context()

@@ -13,9 +13,24 @@ from typing import Any, Generic, TypeVar
 
 from ._filter import BeforeEmit, import_callable
 from ._record import SOURCES
-from ._redact import compile_patterns, parse_patterns
 
 T = TypeVar("T")
+
+
+# the redaction module compiles its rules at import: loaded by the first report, or when asked
+def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
+    """``THREADCRASH_REDACT``: one regular expression, or a JSON list of them."""
+    from ._redact import parse_patterns
+
+    return parse_patterns(text)
+
+
+def compile_patterns(patterns: Any) -> tuple[re.Pattern[str], ...]:
+    """The ``redact`` keyword: regular expressions, as strings or compiled."""
+    from ._redact import compile_patterns
+
+    return compile_patterns(patterns)
+
 
 MAX_TEXT_LENGTH = 65536
 
@@ -254,6 +269,14 @@ OPTIONS: tuple[Option[Any], ...] = (
         "Seconds to wait for export when a crash ends the process, and at exit.",
     ),
     Option(
+        "global_providers",
+        "THREADCRASH_GLOBAL_PROVIDERS",
+        False,
+        parse_bool,
+        "Make the providers threadcrash builds the process's global ones, so other "
+        "instrumentation exports through them too (by default they are threadcrash's own).",
+    ),
+    Option(
         "report_keyboard_interrupt",
         "THREADCRASH_REPORT_KEYBOARD_INTERRUPT",
         False,
@@ -451,6 +474,7 @@ class Settings:
     max_thread_roles: int = 50
     max_fingerprints: int = 100
     flush_timeout: float = 3.0
+    global_providers: bool = False
     report_keyboard_interrupt: bool = False
     crash_dir: str = ""
     rate_limit: float = 1.0

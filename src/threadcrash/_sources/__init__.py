@@ -6,9 +6,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from .._reporter import Reporter
-from ._asyncio import AsyncioSource
-from ._fatal import FatalSource
-from ._future import FutureSource
+from ._deferred import AsyncioWhenImported
+from ._future import FutureSource, at_exit
 from ._main import MainSource
 from ._process import ProcessSource
 from ._thread import ThreadingSource
@@ -25,12 +24,23 @@ class Source(Protocol):
 
 SourceFactory = Callable[[Reporter], Source]
 
+
+def _fatal(reporter: Reporter) -> Source:
+    """The opt-in ``fatal`` source, imported only when asked for."""
+    from ._fatal import FatalSource
+
+    return FatalSource(reporter)
+
+
 FACTORIES: dict[str, SourceFactory] = {
     "thread": ThreadingSource,
     "main": MainSource,
     "unraisable": UnraisableSource,
-    "asyncio": AsyncioSource,
-    "fatal": FatalSource,
+    "asyncio": AsyncioWhenImported,
+    "fatal": _fatal,
     "future": FutureSource,
     "process": ProcessSource,
 }
+
+EXIT_STEPS: dict[str, Callable[[], None]] = {"future": at_exit}
+"""What a source still has to report at exit, before the providers shut down."""

@@ -25,7 +25,7 @@ from .. import _format
 from .._internal import record_internal_error
 from .._record import CrashRecord, Limits
 from .._reporter import Reporter
-from .._settings import ConfigurationWarning
+from .._settings import ConfigurationWarning, Settings
 
 fcntl: Any
 try:
@@ -58,12 +58,16 @@ def default_directory() -> str:
     return os.path.join(tempfile.gettempdir(), "threadcrash")
 
 
-def service_name(providers: list[Any]) -> str:
+def service_name(providers: list[Any], settings: Settings | None = None) -> str:
     """``service.name`` of the first SDK provider's resource, else the environment's."""
     for provider in providers:
         resource = getattr(provider, "resource", None)
         name = getattr(resource, "attributes", {}).get("service.name")
         if isinstance(name, str) and name:
+            return name
+    if settings is not None:  # OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES: no SDK needed
+        name = settings.service_name or dict(settings.resource_attributes).get("service.name")
+        if name:
             return name
     from opentelemetry.sdk.resources import Resource
 
@@ -148,7 +152,7 @@ class FatalSource:
     def install(self) -> None:
         global _active, _fork_hook_registered
         try:
-            self._key = file_key(service_name(self._reporter.providers()))
+            self._key = file_key(service_name(self._reporter.providers(), self._reporter.settings))
             os.makedirs(self._directory, mode=0o700, exist_ok=True)
             self.report_leftovers()
             self._was_enabled = faulthandler.is_enabled()

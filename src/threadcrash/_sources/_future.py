@@ -15,16 +15,15 @@ every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as `
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import _base
+from types import ModuleType
 from typing import Any, NamedTuple
 
-from .. import _compat, _parent
+from .. import _compat, _imports, _parent
 from .._internal import record_internal_error
 from .._record import ParentSpan, ThreadFacts
 from .._reporter import Reporter
@@ -257,17 +256,26 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
     return get
 
 
-def _targets() -> list[tuple[type, str, Callable[[Any], Callable[..., Any]]]]:
-    apply_result, map_result = _compat.pool_result_classes()
+Target = tuple[type, str, Callable[[Any], Callable[..., Any]]]
+
+
+def _future_targets(base: ModuleType) -> list[Target]:
+    """``concurrent.futures._base.Future``'s methods, once the program imports it."""
     return [
-        (_base.Future, "__init__", _wrap_future_init),
-        (_base.Future, "set_exception", _wrap_set_exception),
-        (_base.Future, "result", _wrap_result),
-        (_base.Future, "exception", _wrap_exception),
-        (apply_result, "__init__", _wrap_init),
-        (apply_result, "get", _wrap_pool_get),
-        (apply_result, "_set", _wrap_pool_set),
-        (map_result, "_set", _wrap_pool_set),
+        (base.Future, "__init__", _wrap_future_init),
+        (base.Future, "set_exception", _wrap_set_exception),
+        (base.Future, "result", _wrap_result),
+        (base.Future, "exception", _wrap_exception),
+    ]
+
+
+def _pool_targets(pool: ModuleType) -> list[Target]:
+    """``multiprocessing.pool``'s result classes (each has its own ``_set``), once imported."""
+    return [
+        (pool.ApplyResult, "__init__", _wrap_init),
+        (pool.ApplyResult, "get", _wrap_pool_get),
+        (pool.ApplyResult, "_set", _wrap_pool_set),
+        (pool.MapResult, "_set", _wrap_pool_set),
     ]
 
 
@@ -275,8 +283,8 @@ def _targets() -> list[tuple[type, str, Callable[[Any], Callable[..., Any]]]]:
 _patched: dict[tuple[type, str], tuple[Callable[..., Any], Any]] = {}
 
 
-def _patch_all() -> None:
-    for cls, name, wrap in _targets():
+def _patch(targets: list[Target]) -> None:
+    for cls, name, wrap in targets:
         if (cls, name) in _patched:
             continue  # ours is still in the chain (perhaps wrapped by someone since)
         original = vars(cls)[name]
@@ -325,7 +333,8 @@ def _forget_inherited() -> None:
 _fork_hook_registered = False
 
 
-def _at_exit() -> None:
+def at_exit() -> None:
+    """The lifecycle's exit step: failures still alive are reported before providers shut down."""
     try:
         drain()
     except Exception as error:
@@ -345,23 +354,33 @@ class FutureSource:
             _source = self
             _capture_parent = self._capture_parent
             _exited = False
-            _patch_all()
             if not _fork_hook_registered and hasattr(os, "register_at_fork"):
                 os.register_at_fork(after_in_child=_forget_inherited)
                 _fork_hook_registered = True
-        # registered at install, after the providers threadcrash built (if any), so that it
-        # runs before their shutdown at exit (atexit runs the last registered first)
-        atexit.register(_at_exit)
+        # a program that never imports concurrent.futures or multiprocessing.pool pays nothing
+        _imports.when_imported("concurrent.futures._base", self._patch_futures)
+        _imports.when_imported("multiprocessing.pool", self._patch_pools)
+
+    def _patch_futures(self, module: ModuleType) -> None:
+        with _lock:
+            if _source is self:
+                _patch(_future_targets(module))
+
+    def _patch_pools(self, module: ModuleType) -> None:
+        with _lock:
+            if _source is self:
+                _patch(_pool_targets(module))
 
     def uninstall(self) -> None:
         global _source, _capture_parent
+        _imports.forget("concurrent.futures._base", self._patch_futures)
+        _imports.forget("multiprocessing.pool", self._patch_pools)
         with _lock:
             if _source is not self:
                 return
             _source = None
             _capture_parent = False
             _restore_all()
-        atexit.unregister(_at_exit)
 
     def report(self, exc: BaseException, thread: ThreadFacts, parent: ParentSpan | None) -> None:
         """Hand one lost failure to the reporter."""

@@ -19,9 +19,10 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
-from .. import _compat, _parent
+from .. import _compat, _imports, _parent
 from .._internal import record_internal_error
 from .._record import AttributeValue, ParentSpan
 from .._reporter import Reporter
@@ -151,7 +152,14 @@ class ProcessSource:
         global _source
         with _lock:
             _source = self
-            cls = _compat.process_class()
+        # a program that never imports multiprocessing pays nothing
+        _imports.when_imported("multiprocessing.process", self._patch)
+
+    def _patch(self, module: ModuleType) -> None:
+        with _lock:
+            if _source is not self:
+                return
+            cls = module.BaseProcess
             wraps: tuple[tuple[str, Callable[[Any], Any]], ...] = (
                 ("start", _wrap_start),
                 ("_bootstrap", _wrap_bootstrap),
@@ -168,10 +176,13 @@ class ProcessSource:
 
     def uninstall(self) -> None:
         global _source
+        _imports.forget("multiprocessing.process", self._patch)
         with _lock:
             if _source is not self:
                 return
             _source = None
+            if not _patched:
+                return
             cls = _compat.process_class()
             for name, (wrapper, original) in list(_patched.items()):
                 if vars(cls).get(name) is wrapper:
@@ -206,14 +217,9 @@ class ProcessSource:
     def at_child_end(self) -> None:
         """The child is about to end, perhaps by ``os._exit``: export what it reported."""
         try:
-            from . import _future
+            from .. import _lifecycle  # which imports the sources: looked up only here
 
-            _future.drain()
-            from .. import _lifecycle
-
-            installation = _lifecycle.current()
-            if installation is not None and installation.emitter is not None:
-                _lifecycle._flush_summaries(installation.emitter)
+            _lifecycle.finish()  # unretrieved futures, what storm control held back
             if self._reporter.last_pid == os.getpid():
                 self._reporter.flush()
         except Exception as error:

@@ -1,0 +1,3 @@
+"""Imported by a test of the import hooks, and by nothing else."""
+
+VALUE = 1
