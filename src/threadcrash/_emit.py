@@ -24,7 +24,7 @@ from . import _coexist, _flush, _fork
 from ._filter import ReportFilter
 from ._gate import Gate, Summary
 from ._internal import record_internal_error
-from ._record import AttributeValue, CrashRecord, Limits
+from ._record import AttributeValue, CrashRecord, Limits, thread_role
 from ._redact import Redactor
 from ._settings import Settings
 from ._version import __version__
@@ -152,7 +152,7 @@ class Emitter:
         """Report a crash storm control let through: filter, then every signal."""
         try:
             edited = self._filter(record)
-        except Exception as error:  # a redaction bug: better no report than an unredacted one
+        except BaseException as error:  # a redaction bug: better no report than an unredacted one
             record_internal_error("redaction", error)
             self._hold_back(record, "error")
             return
@@ -164,7 +164,7 @@ class Emitter:
     def _hold_back(self, record: CrashRecord, reason: str) -> None:
         try:
             self._count(record, Context())
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("counter", error)
         try:
             self._suppressed.add(
@@ -175,7 +175,7 @@ class Emitter:
                     "threadcrash.reason": reason,
                 },
             )
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("suppressed counter", error)
 
     def summarize(self, summary: Summary) -> None:
@@ -220,19 +220,19 @@ class Emitter:
         context = Context()
         try:
             context = self._span(record, attributes)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("span", error)
         try:
             self._count(original, context)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("counter", error)
         try:
             self._log(record, attributes, context)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("log record", error)
         try:
             self._structlog_event(record, attributes, context)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("structlog", error)
 
     def _span(self, record: CrashRecord, attributes: dict[str, AttributeValue]) -> Context:
@@ -276,7 +276,8 @@ class Emitter:
             "error.type": self._error_type(record),
             "threadcrash.source": record.source,
         }
-        role = self._role(record.thread_role)
+        # built from the redacted name: the record counted is the one before redaction
+        role = self._role(thread_role(self._filter.scrub(record.thread_name)))
         if role is not None:
             attributes["threadcrash.thread.role"] = role
         self._counter.add(1, attributes, context=context)
