@@ -29,9 +29,6 @@ from typing import NamedTuple
 
 Span = tuple[int, int]
 
-_MAX_VALUE = 4096  # characters of a bare value or of a bracket that are read
-_MAX_LITERALS = 64  # string literals of one call or bracket that are blanked out
-
 
 class _Rule(NamedTuple):
     """A rule is tried only where its trigger (a plain substring) occurs."""
@@ -178,10 +175,10 @@ _TOKENS = (
     # JSON Web Token: a failed attempt may read a long first segment, so the token must start
     # a run of its characters: two attempts never read one run
     _token("eyJ", r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", "[A-Za-z0-9_-]"),
-    # PEM blocks, whole, up to their END line (or 64 KiB)
+    # PEM blocks, whole, up to their END line (or the end of the text)
     (
         "-----BEGIN",
-        r"-----BEGIN[A-Z0-9 ]{0,64}-----(?:[^-]|-(?!----END)){0,65536}"
+        r"-----BEGIN[A-Z0-9 ]{0,64}-----[^-]*(?:-(?!----END)[^-]*)*"
         r"(?:-----END[A-Z0-9 ]{0,64}-----)?",
     ),
     # webhook URLs: the part after the host is the secret
@@ -223,8 +220,9 @@ _ESCAPED_QUOTED = {  # a value inside an escaped string: \"value\" runs to the n
     '"': re.compile(r'[^\\\n]*(?:\\(?!")[^\\\n]*)*'),
 }
 _CALL = re.compile(r"[A-Za-z_][\w.]{0,80}(?=[(\[])")
-_BARE = re.compile(rf"(?:[^\s&;,]|[&;,](?![ \t]*[\w.\[\]-]{{1,64}}[ \t]*=)){{1,{_MAX_VALUE}}}")
-_LINE_REST = re.compile(rf"[^\n]{{0,{_MAX_VALUE}}}")
+# a bare value runs to whitespace, or to '&', ';' or ',' before the next key=value
+_BARE = re.compile(r"[^\s&;,]*(?:[&;,](?![ \t]*[\w.\[\]-]{1,64}[ \t]*=)[^\s&;,]*)*")
+_LINE_REST = re.compile(r"[^\n]*")
 _CONTAINER_TOKEN = re.compile(
     r"""[bBrRuUfF]{0,2}(?:'(?P<single>[^'\\\n]*(?:\\.[^'\\\n]*)*)'?"""
     r"""|"(?P<double>[^"\\\n]*(?:\\.[^"\\\n]*)*)"?)|(?P<open>[(\[{])|(?P<close>[)\]}])|\n"""
@@ -246,6 +244,7 @@ _CREDENTIAL_CALL = re.compile(
 )
 MIN_LITERAL = 16
 MIN_ENTROPY = 3.5  # bits per character
+MIN_HEX_ENTROPY = 3.0
 
 
 # Every vendor token (and webhook URL) has a run of this many of these characters.
@@ -339,9 +338,9 @@ def value(text: str, pos: int) -> Generator[Span, None, int]:
     if call is not None:
         return (yield from _container(text, call.end(), raw=False))
     bare = _BARE.match(text, pos)
-    if bare is None:
-        return pos
-    yield bare.span()
+    assert bare is not None  # it matches the empty string
+    if bare.end() > pos:
+        yield bare.span()
     return bare.end()
 
 
@@ -353,8 +352,8 @@ def _container(text: str, pos: int, *, raw: bool) -> Generator[Span, None, int]:
     """
     depth = 0
     literals = 0
-    limit = min(len(text), pos + _MAX_VALUE)
-    for token in _CONTAINER_TOKEN.finditer(text, pos, limit):
+    limit = len(text)
+    for token in _CONTAINER_TOKEN.finditer(text, pos):
         if token.group("open") is not None:
             depth += 1
         elif token.group("close") is not None:
@@ -372,8 +371,6 @@ def _container(text: str, pos: int, *, raw: bool) -> Generator[Span, None, int]:
             if token.end(group) > token.start(group):
                 literals += 1
                 yield token.span(group)
-            if literals >= _MAX_LITERALS:
-                return token.end()
     if raw and not literals and limit > pos + 1:
         yield pos + 1, limit
     return limit
@@ -440,11 +437,27 @@ def _source_lines(text: str) -> Iterator[Span]:
                 yield literal.span(group)
 
 
+_HEX = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9+/=_-]+")
+_WORD = re.compile(r"[a-z]{8}")
+
+
 def looks_random(content: str) -> bool:
-    """A literal that is long, has no whitespace, mixes letters and digits, with high entropy."""
-    if len(content) < MIN_LITERAL or any(char.isspace() for char in content):
+    """A literal that looks generated: long, in a token alphabet, mixed, with high entropy.
+
+    Hex of 32 digits or more, with letters and digits and 3 bits of entropy per character;
+    otherwise base64 or alphanumeric characters only (no '.', ':', '%' or spaces: paths, URLs,
+    formats, prose), with upper and lower case letters and digits, no run of 8 lowercase
+    letters (a word), and 3.5 bits per character.
+    """
+    if len(content) < MIN_LITERAL:
         return False
-    if not any(char.isdigit() for char in content) or not any(c.isalpha() for c in content):
+    has_digit = any(char.isdigit() for char in content)
+    if _HEX.fullmatch(content):
+        return has_digit and not content.isdigit() and entropy(content) >= MIN_HEX_ENTROPY
+    if not has_digit or not _TOKEN_ALPHABET.fullmatch(content):
+        return False
+    if content.islower() or content.isupper() or _WORD.search(content):
         return False
     return entropy(content) >= MIN_ENTROPY
 
