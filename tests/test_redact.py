@@ -391,6 +391,7 @@ _PIECES = (
 )
 
 
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 @hypothesis.settings(max_examples=300, deadline=None)
 @hypothesis.given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
 def test_the_quick_trigger_check_never_skips_a_secret(text: str) -> None:

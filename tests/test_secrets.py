@@ -14,6 +14,9 @@ from threadcrash._redact import REDACTED, Redactor
 from threadcrash._sources._asyncio import without_arguments
 
 R = REDACTED
+# Background threads left by other tests (exporters retrying with jitter) use the global
+# ``random`` while an example is drawn; hypothesis takes that for our strategies' doing.
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 
 
 def redact(text: str) -> str:
