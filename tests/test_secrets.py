@@ -9,6 +9,9 @@ import hypothesis
 import hypothesis.strategies as st
 import pytest
 
+import threadcrash
+from tests.conftest import Otel
+from tests.helpers import run_thread
 from threadcrash import _redact, _secrets
 from threadcrash._redact import REDACTED, Redactor
 from threadcrash._sources._asyncio import without_arguments
@@ -248,3 +251,19 @@ def test_a_megabyte_of_near_matches_is_redacted_and_finishes(case: tuple[str, li
     out = _redact._redact_text(text)
     for secret in planted:
         assert secret not in out
+
+
+def test_a_secret_cut_by_the_length_limit_does_not_leak_its_first_part(otel: Otel) -> None:
+    """A token cut short by ``max_message_length`` is too short for its rule: the cut word goes."""
+    token = "ghp_" + "Zq8rT2vL9m" * 4
+    threadcrash.instrument(max_message_length=64, rate_limit=0, **otel.providers)
+
+    def crash() -> None:
+        raise ValueError(f"failed with {token} and then some more words")
+
+    run_thread(crash)
+    [log] = otel.logs()
+    body = str(log.body)
+    assert body.endswith(" more characters]")
+    assert "ghp_" not in body
+    assert "ghp_" not in str(log.attributes)

@@ -74,6 +74,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._defaults:
             text = _apply_defaults(text)
+            if " more characters]" in text:
+                text = _CUT_WORD.sub(REDACTED, text)
         for pattern, group in self._patterns:
             if group is None:
                 text = pattern.sub(REDACTED, text)
@@ -81,6 +83,10 @@ class Redactor:
                 text = pattern.sub(functools.partial(_blank, group=group), text)
         return text
 
+
+# A text cut to its length limit before redaction may end in part of a secret, too short for
+# any rule to recognise: the word the cut went through goes too.
+_CUT_WORD = re.compile(r"[^\s\[\]'\"=:]{4,}(?=\.\.\. \[\d+ more characters\]$)", re.MULTILINE)
 
 _CACHED = 1024
 _MAX_CACHED_LENGTH = 4096
