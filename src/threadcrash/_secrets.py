@@ -233,22 +233,24 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,30}[ \t]+(?=\S)")
 # --- source lines of a stack trace ---------------------------------------------------------
 
 _SOURCE_LINE = re.compile(r'File "[^\n]{0,4096}\n(?P<source>[^\n]{0,4096})')
-_LITERAL = re.compile(
-    r"""[bBrRuUfF]{0,2}(?:'(?P<single>[^'\\\n]*(?:\\.[^'\\\n]*)*)'"""
+_LITERAL = re.compile(  # a string literal's content (its b/r/f prefix does not matter here)
+    r"""(?:'(?P<single>[^'\\\n]*(?:\\.[^'\\\n]*)*)'"""
     r"""|"(?P<double>[^"\\\n]*(?:\\.[^"\\\n]*)*)")"""
 )
+# searched in the lowercased line
 _CREDENTIAL_CALL = re.compile(
-    r"(?:connect|login|logon|signin|sign_in|authenticate|auth|credential|password|passwd"
-    r"|secret|token|apikey|api_key)\w{0,40}\(",
-    re.IGNORECASE,
+    r"(?:connect|login|logon|signin|sign_in|auth|credential|passw|secret|token|apikey|api_key)"
+    r"\w{0,40}\("
 )
 MIN_LITERAL = 16
 MIN_ENTROPY = 3.5  # bits per character
 MIN_HEX_ENTROPY = 3.0
 
 
-# Every vendor token (and webhook URL) has a run of this many of these characters.
+# Every vendor token (and webhook URL) has a run of this many of these characters. A stack
+# trace's "File ..." lines are left out of this test: their paths would pass it every time.
 _TOKEN_GATE = re.compile(r"[A-Za-z0-9_./-]{14}")
+_FILE_LINE = re.compile(r'File "[^\n]*", line \d+, in [^\n]*')
 _KEY_TABLE = tuple((rule.trigger, rule) for rule in _KEY_RULES)
 _FORM_TABLE = tuple((rule.trigger, rule.pattern, rule.ignorecase) for rule in _FORM_RULES)
 _TOKEN_TABLE = tuple(
@@ -271,7 +273,8 @@ def find(text: str) -> list[Span]:
         if trigger in lowered:
             for match in (pattern if same_length else ignorecase).finditer(haystack):
                 spans.append(match.span("s"))
-    if _TOKEN_GATE.search(text) is not None or "-----BEGIN" in text:
+    gated = _FILE_LINE.sub("", text) if 'File "' in text else text
+    if _TOKEN_GATE.search(gated) is not None or "-----BEGIN" in text:
         for trigger, pattern, grouped in _TOKEN_TABLE:
             if trigger in text:
                 for match in pattern.finditer(text):
@@ -425,15 +428,19 @@ def _source_lines(text: str) -> Iterator[Span]:
     """String literals on a stack trace's source lines that look like credentials."""
     for line in _SOURCE_LINE.finditer(text):
         start, end = line.span("source")
-        if "'" not in line.group("source") and '"' not in line.group("source"):
+        source = line.group("source")
+        if "'" not in source and '"' not in source:
             continue
-        call = _CREDENTIAL_CALL.search(text, start, end)
+        lowered = source.lower()
+        call_at = end  # where a credential call starts, as a position in text
+        if "(" in source:
+            call = _CREDENTIAL_CALL.search(lowered)
+            if call is not None and len(lowered) == len(source):
+                call_at = start + call.start()
         for literal in _LITERAL.finditer(text, start, end):
             group = "single" if literal.group("single") is not None else "double"
             content = literal.group(group)
-            if content and (
-                (call is not None and literal.start() > call.start()) or looks_random(content)
-            ):
+            if content and (literal.start() > call_at or looks_random(content)):
                 yield literal.span(group)
 
 
@@ -450,13 +457,12 @@ def looks_random(content: str) -> bool:
     formats, prose), with upper and lower case letters and digits, no run of 8 lowercase
     letters (a word), and 3.5 bits per character.
     """
-    if len(content) < MIN_LITERAL:
+    if len(content) < MIN_LITERAL or not _TOKEN_ALPHABET.fullmatch(content):
         return False
-    has_digit = any(char.isdigit() for char in content)
+    if not any(char.isdigit() for char in content):
+        return False
     if _HEX.fullmatch(content):
-        return has_digit and not content.isdigit() and entropy(content) >= MIN_HEX_ENTROPY
-    if not has_digit or not _TOKEN_ALPHABET.fullmatch(content):
-        return False
+        return not content.isdigit() and entropy(content) >= MIN_HEX_ENTROPY
     if content.islower() or content.isupper() or _WORD.search(content):
         return False
     return entropy(content) >= MIN_ENTROPY
