@@ -194,6 +194,8 @@ NEAR_MISSES = [
     "sk-",
     'File "x"\n    f("',
     "password=((((",
+    "password=( ",
+    "password=f('a', ",
     "password={",
     'password=\\"',
     "input_value=",
@@ -218,16 +220,18 @@ def hostile_texts(draw: st.DrawFn, size: int) -> tuple[str, list[str]]:
     unit = draw(st.sampled_from(NEAR_MISSES))
     noise = unit * (size // len(unit))
     planted: list[str] = []
-    pieces = [noise]
-    for _ in range(draw(st.integers(1, 3))):
+    places = sorted(draw(st.lists(st.integers(0, len(noise)), min_size=1, max_size=3)))
+    pieces: list[str] = []
+    done = 0
+    for at in places:  # each secret goes into the noise, never into another secret's shape
         secret = draw(st.text(alphabet=string.ascii_letters + string.digits, min_size=12))
         secret = "Q7" + secret[:24]  # a letter and a digit, as token rules need
         shape = draw(st.sampled_from(SECRET_SHAPES))
-        at = draw(st.integers(0, len(noise)))
-        pieces = [pieces[0][:at], shape.format(secret, secret, secret), pieces[0][at:]]
-        pieces = ["".join(pieces)]
+        pieces += [noise[done:at], shape.format(secret, secret, secret)]
+        done = at
         planted.append(secret)
-    return pieces[0], planted
+    pieces.append(noise[done:])
+    return "".join(pieces), planted
 
 
 @hypothesis.settings(max_examples=60, deadline=None)

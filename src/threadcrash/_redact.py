@@ -75,7 +75,7 @@ class Redactor:
         if self._defaults:
             text = _apply_defaults(text)
             if " more characters]" in text:
-                text = _CUT_WORD.sub(REDACTED, text)
+                text = _CUT_WORD.sub(_blank_token_like, text)
         for pattern, group in self._patterns:
             if group is None:
                 text = pattern.sub(REDACTED, text)
@@ -85,8 +85,16 @@ class Redactor:
 
 
 # A text cut to its length limit before redaction may end in part of a secret, too short for
-# any rule to recognise: the word the cut went through goes too.
+# any rule to recognise: the word the cut went through goes too, if it looks like a token
+# (digits, punctuation or inner capitals; a plain word stays).
 _CUT_WORD = re.compile(r"[^\s\[\]'\"=:]{4,}(?=\.\.\. \[\d+ more characters\]$)", re.MULTILINE)
+_TOKEN_LIKE = re.compile(r"[0-9_./+=-]|.[A-Z]")
+
+
+def _blank_token_like(match: re.Match[str]) -> str:
+    word = match.group()
+    return REDACTED if _TOKEN_LIKE.search(word) else word
+
 
 _CACHED = 1024
 _MAX_CACHED_LENGTH = 4096

@@ -29,6 +29,9 @@ from typing import NamedTuple
 
 Span = tuple[int, int]
 
+_MAX_CONTAINER = 1024  # characters of a call's or a bracket's arguments that are read,
+_MAX_TOKENS = 16  # and at most this many literals and runs of brackets
+
 
 class _Rule(NamedTuple):
     """A rule is tried only where its trigger (a plain substring) occurs."""
@@ -225,8 +228,9 @@ _BARE = re.compile(r"[^\s&;,]*(?:[&;,](?![ \t]*[\w.\[\]-]{1,64}[ \t]*=)[^\s&;,]*
 _LINE_REST = re.compile(r"[^\n]*")
 _CONTAINER_TOKEN = re.compile(
     r"""[bBrRuUfF]{0,2}(?:'(?P<single>[^'\\\n]*(?:\\.[^'\\\n]*)*)'?"""
-    r"""|"(?P<double>[^"\\\n]*(?:\\.[^"\\\n]*)*)"?)|(?P<open>[(\[{])|(?P<close>[)\]}])|\n"""
+    r"""|"(?P<double>[^"\\\n]*(?:\\.[^"\\\n]*)*)"?)|(?P<open>[(\[{]+)|(?P<close>[)\]}]+)|\n"""
 )
+_QUOTE = re.compile(r"['\"]")
 _COOKIE_PAIR = re.compile(r"[ \t]*[^=;\s]{1,256}=[ \t]*(?P<secret>[^;]*)")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,30}[ \t]+(?=\S)")
 
@@ -316,7 +320,12 @@ def _names_a_key(haystack: str, start: int) -> bool:
 
 
 def value(text: str, pos: int) -> Generator[Span, None, int]:
-    """The secret spans of the value that starts at ``pos``; returns where the value ends."""
+    """The secret spans of the value that starts at ``pos``; returns where the search goes on.
+
+    A quoted string and a bare value are secrets whole, so the search goes on after them. A
+    call or a bracket loses its string literals, and the search goes on inside it: a key there
+    (``dict(a=1, token=...)``) is found too.
+    """
     prefix = _PREFIX.match(text, pos)
     if prefix is not None:
         pos = prefix.end()
@@ -333,13 +342,15 @@ def value(text: str, pos: int) -> Generator[Span, None, int]:
         if found.end() > found.start():
             yield found.span()
         return found.end() + 1
-    if char == "{":
-        return (yield from _container(text, pos, raw=True))
-    if char in ("(", "["):
-        return (yield from _container(text, pos, raw=False))
-    call = _CALL.match(text, pos)
-    if call is not None:
-        return (yield from _container(text, call.end(), raw=False))
+    opening = pos if char in ("(", "[", "{") else None
+    if opening is None:
+        call = _CALL.match(text, pos)
+        opening = None if call is None else call.end()
+    if opening is not None:
+        spans, raw = _container(text, opening, raw=text[opening] == "{")
+        if spans:
+            yield from spans
+            return spans[-1][1] if raw else opening + 1
     bare = _BARE.match(text, pos)
     assert bare is not None  # it matches the empty string
     if bare.end() > pos:
@@ -347,36 +358,42 @@ def value(text: str, pos: int) -> Generator[Span, None, int]:
     return bare.end()
 
 
-def _container(text: str, pos: int, *, raw: bool) -> Generator[Span, None, int]:
+def _container(text: str, pos: int, *, raw: bool) -> tuple[list[Span], bool]:
     """The string literals in the bracket that opens at ``pos``, up to its close or the line end.
 
-    With ``raw`` (a ``{...}`` value such as ODBC's ``PWD={...}``) and no literal inside, the
-    whole content is the secret.
+    At most ``_MAX_CONTAINER`` characters and ``_MAX_TOKENS`` tokens are read. With ``raw`` (a
+    ``{...}`` value such as ODBC's ``PWD={...}``) and no literal inside, the whole content is
+    the secret (and the second item is True).
     """
     depth = 0
-    literals = 0
-    limit = len(text)
-    for token in _CONTAINER_TOKEN.finditer(text, pos):
-        if token.group("open") is not None:
-            depth += 1
-        elif token.group("close") is not None:
-            depth -= 1
-            if depth <= 0:
-                if raw and not literals and token.start() > pos + 1:
-                    yield pos + 1, token.start()
-                return token.end()
+    spans: list[Span] = []
+    limit = min(len(text), pos + _MAX_CONTAINER)
+    end = limit
+    if not raw and _QUOTE.search(text, pos, limit) is None:
+        return spans, False  # no literal to find
+    for count, token in enumerate(_CONTAINER_TOKEN.finditer(text, pos, limit)):
+        if count >= _MAX_TOKENS:
+            end = token.start()
+            break
+        opened = token.group("open")
+        closed = token.group("close")
+        if opened is not None:
+            depth += len(opened)
+        elif closed is not None:
+            if depth <= len(closed):
+                end = token.start() + max(depth, 1) - 1
+                break
+            depth -= len(closed)
         elif token.group(0) == "\n":
-            if raw and not literals and token.start() > pos + 1:
-                yield pos + 1, token.start()
-            return token.start()
+            end = token.start()
+            break
         else:
             group = "single" if token.group("single") is not None else "double"
             if token.end(group) > token.start(group):
-                literals += 1
-                yield token.span(group)
-    if raw and not literals and limit > pos + 1:
-        yield pos + 1, limit
-    return limit
+                spans.append(token.span(group))
+    if raw and not spans and end > pos + 1:
+        return [(pos + 1, end)], True
+    return spans, False
 
 
 def _quoted_or_line(text: str, pos: int) -> tuple[int, int, int]:
