@@ -271,3 +271,17 @@ def test_a_secret_cut_by_the_length_limit_does_not_leak_its_first_part(otel: Ote
     assert body.endswith(" more characters]")
     assert "ghp_" not in body
     assert "ghp_" not in str(log.attributes)
+
+
+def test_the_thread_role_label_is_built_from_the_redacted_name(otel: Otel) -> None:
+    """A secret in a thread's name reaches neither ``thread.name`` nor the counter's role."""
+    threadcrash.instrument(rate_limit=0, **otel.providers)
+
+    def crash() -> None:
+        raise ValueError("sync failed")
+
+    run_thread(crash, name="sync-7 token=Zq8rT2vL9m")
+    [log] = otel.logs()
+    assert log.attributes["thread.name"] == f"sync-7 token={R}"
+    [labels] = otel.counts()
+    assert ("threadcrash.thread.role", f"sync-N token={R}") in labels

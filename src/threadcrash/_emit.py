@@ -277,7 +277,12 @@ class Emitter:
             "threadcrash.source": record.source,
         }
         # built from the redacted name: the record counted is the one before redaction
-        role = self._role(thread_role(self._filter.scrub(record.thread_name)))
+        try:
+            name = self._filter.scrub(record.thread_name)
+        except BaseException as error:  # a redaction bug costs the label, not the count
+            record_internal_error("redaction", error)
+            name = None if record.thread_name is None else OTHER_ROLE
+        role = self._role(thread_role(name))
         if role is not None:
             attributes["threadcrash.thread.role"] = role
         self._counter.add(1, attributes, context=context)
