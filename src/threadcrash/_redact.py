@@ -96,8 +96,9 @@ def _blank_token_like(match: re.Match[str]) -> str:
     return REDACTED if _TOKEN_LIKE.search(word) else word
 
 
-_CACHED = 1024
-_MAX_CACHED_LENGTH = 4096
+_CACHED = 512
+_MAX_CACHED_LENGTH = 1024  # so the cache holds at most about 1 MB
+_MIN_CACHED_LENGTH = 64  # a thread name is cheaper to redact again than to keep
 # A stack trace's frames ("File ..." and the source lines under it) and a kind's message repeat
 # from crash to crash, so redactions of pieces of text are kept, keyed by the text: strings only,
 # at most _CACHED pieces of at most _MAX_CACHED_LENGTH characters.
@@ -135,7 +136,7 @@ def _apply_defaults(text: str) -> str:
 
 
 def _redact_piece(text: str) -> str:
-    if len(text) > _MAX_CACHED_LENGTH:
+    if not _MIN_CACHED_LENGTH <= len(text) <= _MAX_CACHED_LENGTH:
         return _redact_text(text)
     redacted = _cache.get(text)
     if redacted is None:
