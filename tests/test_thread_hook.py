@@ -359,7 +359,7 @@ def test_a_failing_span_pipeline_leaves_log_counter_and_hook(
 def test_emission_failure_with_chain_off_still_prints_the_crash(
     otel: Otel, internal_errors: InternalErrors
 ) -> None:
-    """If the record cannot be built, the previous hook runs even with ``chain=False``."""
+    """If the record cannot be built, a minimal one is counted; the previous hook still runs."""
     received: list[Any] = []
     threading.excepthook = received.append
     threadcrash.instrument(chain=False, **otel.providers)
@@ -373,6 +373,10 @@ def test_emission_failure_with_chain_off_still_prints_the_crash(
     run_thread(report)
     assert len(received) == 1
     assert [where for where, _ in internal_errors.seen] == ["record"]
+    assert otel.total() == 1
+    [log] = otel.logs()
+    assert log.attributes["threadcrash.partial"] is True
+    assert log.attributes["exception.type"] == "ValueError"
 
 
 def test_a_crash_inside_our_own_emission_is_not_reported_again(

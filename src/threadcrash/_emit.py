@@ -24,7 +24,7 @@ from . import _coexist, _flush, _fork
 from ._filter import ReportFilter
 from ._gate import Gate, Summary
 from ._internal import record_internal_error
-from ._record import AttributeValue, CrashRecord, Limits
+from ._record import AttributeValue, CrashRecord, Limits, thread_role
 from ._redact import Redactor
 from ._settings import Settings
 from ._version import __version__
@@ -161,7 +161,7 @@ class Emitter:
         """Report a crash storm control let through: filter, then every signal."""
         try:
             edited = self._filter(record)
-        except Exception as error:  # a redaction bug: better no report than an unredacted one
+        except BaseException as error:  # a redaction bug: better no report than an unredacted one
             record_internal_error("redaction", error)
             self._hold_back(record, "error")
             return
@@ -173,7 +173,7 @@ class Emitter:
     def _hold_back(self, record: CrashRecord, reason: str) -> None:
         try:
             self._count(record, Context())
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("counter", error)
         try:
             self._suppressed.add(
@@ -184,7 +184,7 @@ class Emitter:
                     "threadcrash.reason": reason,
                 },
             )
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("suppressed counter", error)
 
     def summarize(self, summary: Summary) -> None:
@@ -229,19 +229,19 @@ class Emitter:
         context = Context()
         try:
             context = self._span(record, attributes)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("span", error)
         try:
             self._count(original, context)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("counter", error)
         try:
             self._log(record, attributes, context)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("log record", error)
         try:
             self._structlog_event(record, attributes, context)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("structlog", error)
 
     def _span(self, record: CrashRecord, attributes: dict[str, AttributeValue]) -> Context:
@@ -285,7 +285,13 @@ class Emitter:
             "error.type": self._error_type(record),
             "threadcrash.source": record.source,
         }
-        role = self._role(record.thread_role)
+        # built from the redacted name: the record counted is the one before redaction
+        try:
+            name = self._filter.scrub(record.thread_name)
+        except BaseException as error:  # a redaction bug costs the label, not the count
+            record_internal_error("redaction", error)
+            name = None if record.thread_name is None else OTHER_ROLE
+        role = self._role(thread_role(name))
         if role is not None:
             attributes["threadcrash.thread.role"] = role
         attributes["threadcrash.fingerprint"] = self._fingerprints(record.fingerprint) or OTHER_ROLE

@@ -62,7 +62,7 @@ class ReportFilter:
                     f"before_emit must return a CrashRecord or None, not {type(edited).__name__}"
                 )
             return edited if edited is record else self._bound(edited)
-        except Exception as error:
+        except BaseException as error:
             if not self._callback_failed:
                 self._callback_failed = True
                 record_internal_error("before_emit", error)
@@ -77,6 +77,9 @@ class ReportFilter:
         stacktrace = redact(record.exception_stacktrace)
         if stacktrace != record.exception_stacktrace:
             changes["exception_stacktrace"] = stacktrace
+        name = self.scrub(record.thread_name)
+        if name != record.thread_name:
+            changes["thread_name"] = name
         if any(isinstance(value, str) for value in record.extra.values()):
             extra = {
                 key: redact(value) if isinstance(value, str) else value
@@ -87,6 +90,12 @@ class ReportFilter:
         if not changes:
             return record
         return self._bound(dataclasses.replace(record, **changes))  # type: ignore[arg-type]
+
+    def scrub(self, text: str | None) -> str | None:
+        """One short text redacted (a thread name, for the metric's role label too)."""
+        if text is None or not self._redactor:
+            return text
+        return self._redactor(text)
 
     def _bound(self, record: CrashRecord) -> CrashRecord:
         """A pattern or a callback may lengthen the text; the limits hold all the same."""

@@ -22,11 +22,15 @@ Frame = tuple[str, int | None, str, CodeType, dict[str, object]]
 
 def type_name(exc_type: type[BaseException]) -> str:
     """``module.QualName``, or ``QualName`` for builtins, as the OpenTelemetry SDK writes it."""
-    module = getattr(exc_type, "__module__", None)
-    name = getattr(exc_type, "__qualname__", None) or getattr(exc_type, "__name__", "?")
-    if not isinstance(name, str):
+    try:  # a metaclass may make these properties that raise anything
+        module = getattr(exc_type, "__module__", None)
+        name = getattr(exc_type, "__qualname__", None) or getattr(exc_type, "__name__", "?")
+    except BaseException:
+        return "?"
+    # type() checks only: isinstance() and truth tests may run a hostile object's code
+    if type(name) is not str:
         name = "?"
-    if module and isinstance(module, str) and module != "builtins":
+    if type(module) is str and module and module != "builtins":
         return f"{module}.{name}"
     return name
 
@@ -141,10 +145,13 @@ def _exception_line(exc: BaseException, text: str | None = None) -> list[str]:
         stype = stype[len("__main__.") :]
     body = safe_str(exc) if text is None else text
     lines = [f"{stype}: {body}\n" if body else f"{stype}\n"]
-    notes = getattr(exc, "__notes__", None)
-    if isinstance(notes, (list, tuple)):
-        for note in notes[:_MAX_NOTES]:
-            lines.append(f"{safe_str(note) if not isinstance(note, str) else note}\n")
+    try:  # a __notes__ property may raise anything
+        notes = getattr(exc, "__notes__", None)
+    except BaseException:
+        notes = None
+    if type(notes) in (list, tuple):
+        for note in notes[:_MAX_NOTES]:  # type: ignore[index]
+            lines.append(f"{note if type(note) is str else safe_str(note)}\n")
     return lines
 
 
@@ -166,10 +173,7 @@ def _stack_lines(stack: list[Frame]) -> list[str]:
     for filename, lineno, name, _code, f_globals, count in collapsed[omitted:]:
         shown = min(count, _REPEAT_THRESHOLD)
         entry = f'  File "{filename}", line {lineno}, in {name}\n'
-        if filename not in checked:
-            checked.add(filename)
-            linecache.lazycache(filename, f_globals)
-        source = linecache.getline(filename, lineno, f_globals).strip() if lineno else ""
+        source = _source_line(filename, lineno, f_globals, checked)
         if source:
             entry += f"    {source}\n"
         out.extend([entry] * shown)
@@ -179,9 +183,26 @@ def _stack_lines(stack: list[Frame]) -> list[str]:
     return out
 
 
+def _source_line(
+    filename: str, lineno: int | None, f_globals: dict[str, object], checked: set[str]
+) -> str:
+    """The frame's source line, stripped; "" when it cannot be read (a loader may raise)."""
+    if not lineno:
+        return ""
+    try:
+        if filename not in checked:
+            checked.add(filename)
+            linecache.lazycache(filename, f_globals)
+        line = linecache.getline(filename, lineno, f_globals)
+    except BaseException:
+        return ""
+    return line.strip() if isinstance(line, str) else ""
+
+
 def _is_group(exc: BaseException) -> bool:
     group = getattr(sys.modules.get("builtins"), "BaseExceptionGroup", None)
-    return group is not None and isinstance(exc, group)
+    # type(), not isinstance(): isinstance() falls back on a __class__ property, which may raise
+    return group is not None and issubclass(type(exc), group)
 
 
 def _chain(exc: BaseException) -> list[tuple[BaseException, str]]:
@@ -193,15 +214,16 @@ def _chain(exc: BaseException) -> list[tuple[BaseException, str]]:
     while current is not None and id(current) not in seen and len(chain) < _MAX_CHAIN:
         seen.add(id(current))
         chain.append((current, separator))
-        cause = current.__cause__
-        if cause is not None and isinstance(cause, BaseException):
+        try:  # a subclass may make these properties that raise anything: the chain stops there
+            cause = current.__cause__
+            context = current.__context__
+            suppressed = bool(current.__suppress_context__)
+        except BaseException:
+            break
+        if cause is not None and issubclass(type(cause), BaseException):
             current, separator = cause, _CAUSE
-        elif (
-            current.__context__ is not None
-            and isinstance(current.__context__, BaseException)
-            and not current.__suppress_context__
-        ):
-            current, separator = current.__context__, _CONTEXT
+        elif context is not None and issubclass(type(context), BaseException) and not suppressed:
+            current, separator = context, _CONTEXT
         else:
             current = None
     chain.reverse()
@@ -242,5 +264,5 @@ def _format_with_traceback_module(exc: BaseException, tb: TracebackType | None) 
     """Exception groups: CPython's own renderer, which bounds width and depth itself."""
     try:
         return "".join(traceback.format_exception(type(exc), exc, tb))
-    except Exception:
+    except BaseException:
         return f"{type_name(type(exc))}: {safe_str(exc)}\n"

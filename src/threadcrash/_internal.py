@@ -15,15 +15,15 @@ def record_internal_error(where: str, exc: BaseException) -> None:
     """Note a failure of our own at ``where``; only formatted text is kept or passed on."""
     try:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    except Exception:
+    except BaseException:
         text = f"{type(exc).__qualname__} (traceback unavailable)"
     # a broken logging handler or listener must not turn our error into the host's
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(BaseException):
         import logging  # not at start-up: only our own errors use it
 
         logging.getLogger("threadcrash").debug("threadcrash internal error in %s:\n%s", where, text)
     for listener in list(_listeners):
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(BaseException):
             listener(where, text)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -126,6 +127,43 @@ def screening_record(
         thread_name=None if thread.name is None else _format.clean(thread.name),
         thread_id=thread.ident,
         thread_native_id=thread.native_id,
+    )
+
+
+PARTIAL_ATTRIBUTE = "threadcrash.partial"
+
+
+def minimal_record(
+    exc_type: type[BaseException],
+    *,
+    source: str,
+    thread: ThreadFacts,
+    fatal: bool = False,
+) -> CrashRecord:
+    """What is still known when the full record cannot be built: type, source and thread.
+
+    Marked with ``threadcrash.partial``; never raises.
+    """
+    try:
+        type_text = _format.clean(_format.type_name(exc_type))
+    except BaseException:
+        type_text = "?"
+    try:
+        name = None if thread.name is None else _format.clean(thread.name)
+    except BaseException:
+        name = None
+    return CrashRecord(
+        source=source,
+        exception_type=type_text,
+        exception_message="",
+        exception_stacktrace="",
+        fingerprint=_format.fingerprint(type_text, []),
+        thread_name=name,
+        thread_id=thread.ident,
+        thread_native_id=thread.native_id,
+        fatal=fatal,
+        timestamp_ns=time.time_ns(),
+        extra={PARTIAL_ATTRIBUTE: True},
     )
 
 

@@ -1,4 +1,6 @@
-"""Redaction of secrets in messages and stack traces, before any signal is emitted.
+"""Redaction of secrets in every text that leaves threadcrash, before any signal is emitted.
+
+The default rules are in :mod:`._secrets`.
 
 A pattern with a group named ``secret``, or else with any group, has only that group replaced
 (``password=hunter2`` becomes ``password=[REDACTED]``); a pattern without groups loses its whole
@@ -7,49 +9,15 @@ match.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 from collections.abc import Iterable
 
-REDACTED = "[REDACTED]"
+from . import _secrets
 
-_VALUE = r"""[\w-]*["']?[ \t]*[:=][ \t]*["']?(?P<secret>[^\s"',;&)}\[\]<>]+)"""
-# Each default rule starts with a lowercase literal, so the regex engine finds candidates with a
-# fast substring search over the lowercased text instead of trying every position.
-_DEFAULT_RULES = (
-    # password=..., "api_key": "...", db_password = '...', AWS_SECRET_ACCESS_KEY=..., token: ...
-    *(
-        rf"{key}{_VALUE}"
-        for key in (
-            "passw",
-            "passphrase",
-            "pwd",
-            "secret",
-            "token",
-            r"api[_-]?key",
-            r"access[_-]?key",
-            r"auth[_-]?key",
-            r"private[_-]?key",
-            "credential",
-            r"session[_-]?id",
-            "cookie",
-        )
-    ),
-    # Authorization: Bearer <token> / Basic <base64>
-    r"bearer[ \t]+(?P<secret>[a-z0-9._~+/=-]{6,})",
-    r"basic[ \t]+(?P<secret>[a-z0-9+/=]{6,})",
-    # scheme://user:password@host
-    r"://[^\s/:@]*:(?P<secret>[^\s/@]+)@",
-)
-DEFAULT_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(rule, re.IGNORECASE) for rule in _DEFAULT_RULES
-)
-_LOWERCASE_PATTERNS = tuple(re.compile(rule) for rule in _DEFAULT_RULES)
-# Every default rule's match contains one of these: text without any of them (most stack
-# traces) is left alone after a few substring searches instead of a scan per rule.
-_TRIGGERS: tuple[str, ...] = ("pass", "pwd", "secret", "token", "key", "credential", "session")
-_TRIGGERS += ("cookie", "bearer", "basic", "://")
+REDACTED = "[REDACTED]"
 
 
 def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
@@ -106,6 +74,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._defaults:
             text = _apply_defaults(text)
+            if " more characters]" in text:
+                text = _CUT_WORD.sub(_blank_token_like, text)
         for pattern, group in self._patterns:
             if group is None:
                 text = pattern.sub(REDACTED, text)
@@ -114,28 +84,86 @@ class Redactor:
         return text
 
 
+# A text cut to its length limit before redaction may end in part of a secret, too short for
+# any rule to recognise: the word the cut went through goes too, if it looks like a token
+# (digits, punctuation or inner capitals; a plain word stays).
+_CUT_WORD = re.compile(r"[^\s\[\]'\"=:]{4,}(?=\.\.\. \[\d+ more characters\]$)", re.MULTILINE)
+_TOKEN_LIKE = re.compile(r"[0-9_./+=-]|.[A-Z]")
+
+
+def _blank_token_like(match: re.Match[str]) -> str:
+    word = match.group()
+    return REDACTED if _TOKEN_LIKE.search(word) else word
+
+
+_CACHED = 512
+_MAX_CACHED_LENGTH = 1024  # so the cache holds at most about 1 MB
+_MIN_CACHED_LENGTH = 64  # a thread name is cheaper to redact again than to keep
+# A stack trace's frames ("File ..." and the source lines under it) and a kind's message repeat
+# from crash to crash, so redactions of pieces of text are kept, keyed by the text: strings only,
+# at most _CACHED pieces of at most _MAX_CACHED_LENGTH characters.
+_cache: dict[str, str] = {}
+
+
 def _apply_defaults(text: str) -> str:
-    lowered = text.lower()
-    if not any(trigger in lowered for trigger in _TRIGGERS):
-        return text
-    if len(lowered) != len(text):  # a character whose lowercase is longer: the slow way
-        for pattern in DEFAULT_PATTERNS:
-            text = pattern.sub(lambda match: _blank(match, "secret"), text)
-        return text
-    spans = [
-        match.span("secret")
-        for pattern in _LOWERCASE_PATTERNS
-        for match in pattern.finditer(lowered)
-    ]
+    if 'File "' not in text:
+        return _redact_piece(text)
+    parts: list[str] = []
+    pending: list[str] = []  # lines outside frames, redacted together (a message may span lines)
+    frame: list[str] = []
+    indent = ""
+    for line in text.splitlines(keepends=True):
+        if frame and line.startswith(indent + "  "):
+            frame.append(line)
+            continue
+        if frame:
+            parts.append(_redact_piece("".join(frame)))
+            frame = []
+        position = line.find('File "')
+        if position >= 0 and not line[:position].strip(" |"):
+            if pending:
+                parts.append(_redact_piece("".join(pending)))
+                pending = []
+            frame.append(line)
+            indent = line[:position]
+        else:
+            pending.append(line)
+    if frame:
+        parts.append(_redact_piece("".join(frame)))
+    if pending:
+        parts.append(_redact_piece("".join(pending)))
+    return "".join(parts)
+
+
+def _redact_piece(text: str) -> str:
+    if not _MIN_CACHED_LENGTH <= len(text) <= _MAX_CACHED_LENGTH:
+        return _redact_text(text)
+    redacted = _cache.get(text)
+    if redacted is None:
+        redacted = _redact_text(text)
+        if len(_cache) >= _CACHED:  # the oldest piece goes
+            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+                del _cache[next(iter(_cache))]
+        _cache[text] = redacted
+    return redacted
+
+
+def _redact_text(text: str) -> str:
+    spans = _secrets.find(text)
     if not spans:
         return text
     spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:  # overlaps or touches the previous secret
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
     parts: list[str] = []
     done = 0
-    for start, end in spans:
-        if start < done:  # overlaps the previous secret: widen it
-            done = max(done, end)
-            continue
+    for start, end in merged:
         parts.append(text[done:start])
         parts.append(REDACTED)
         done = end

@@ -16,6 +16,7 @@ from ._record import (
     ParentSpan,
     ThreadFacts,
     build_record,
+    minimal_record,
     screening_record,
 )
 from ._settings import Settings
@@ -54,7 +55,7 @@ class Reporter:
             return True
         try:
             return bool(flush(self.settings.flush_timeout))
-        except Exception as error:
+        except BaseException as error:  # a Ctrl-C during the flush ends the wait, nothing else
             record_internal_error("flush", error)
             return False
 
@@ -78,10 +79,13 @@ class Reporter:
         fatal: bool = False,
         extra: Mapping[str, AttributeValue] | None = None,
     ) -> bool:
-        """Report one crash; False if it was not reported (our own failure or re-entry).
+        """Report one crash; False if it was not fully reported (our failure or re-entry).
 
-        Never raises. A crash raised from inside our own emission path (a failing processor
-        or exporter on this thread) is not reported again.
+        Never raises, not even ``KeyboardInterrupt``. A crash raised from inside our own
+        emission path (a failing processor or exporter on this thread) is not reported again.
+        When the full record cannot be built (an exception hostile enough to defeat the
+        formatting), a minimal one is reported and counted instead (type, source, thread), and
+        False is returned: the previous hook still has the only full traceback.
         """
         if in_emission():
             return False
@@ -92,15 +96,15 @@ class Reporter:
             if self._screen is not None and not fatal:
                 try:
                     screened = screening_record(exc_type, exc_tb, source=source, thread=thread)
-                except Exception as error:
+                except BaseException as error:
                     record_internal_error("record", error)
-                    return False
+                    return self._send_minimal(exc_type, source, thread, fatal)
                 try:
                     if not self._screen(screened):
                         return True  # held back by storm control, and counted
                     fingerprint = screened.fingerprint
                     emit = self._emit_screened or emit
-                except Exception as error:
+                except BaseException as error:
                     record_internal_error("screen", error)
             try:
                 record = build_record(
@@ -116,15 +120,22 @@ class Reporter:
                     extra=extra,
                     fingerprint=fingerprint,
                 )
-            except Exception as error:
+            except BaseException as error:
                 record_internal_error("record", error)
-                return False
+                return self._send_minimal(exc_type, source, thread, fatal)
             return self._send(record, emit)
+
+    def _send_minimal(
+        self, exc_type: type[BaseException], source: str, thread: ThreadFacts, fatal: bool
+    ) -> bool:
+        """Count and report what is known, so that no crash goes uncounted; always False."""
+        self._send(minimal_record(exc_type, source=source, thread=thread, fatal=fatal))
+        return False
 
     def _send(self, record: CrashRecord, emit: Callable[[CrashRecord], None] | None = None) -> bool:
         try:
             (emit or self._sink.emit)(record)
-        except Exception as error:
+        except BaseException as error:
             record_internal_error("emit", error)
             return False
         return True

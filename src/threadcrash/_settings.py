@@ -328,7 +328,9 @@ OPTIONS: tuple[Option[Any], ...] = (
         "THREADCRASH_REDACT_DEFAULTS",
         True,
         parse_bool,
-        "Redact passwords, secrets, tokens, API keys, bearer tokens and URL credentials.",
+        "Redact secrets from every text that leaves threadcrash: key=value forms, vendor "
+        "tokens, URL credentials, Authorization headers, high-entropy source-line literals "
+        "(see Redaction).",
     ),
     Option(
         "before_emit",

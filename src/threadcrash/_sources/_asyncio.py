@@ -59,7 +59,7 @@ def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             try:
                 _report(context)
-            except Exception as error:
+            except BaseException as error:  # nothing escapes, KeyboardInterrupt included
                 record_internal_error("asyncio exception handler", error)
             return original(self, context)
         finally:
@@ -150,6 +150,20 @@ def _restore_all() -> None:
         del _patched[cls]
 
 
+def without_arguments(message: str) -> str:
+    """``Exception in callback f('x') at a.py:3`` -> ``Exception in callback f(...) at a.py:3``.
+
+    asyncio writes a callback's arguments into its message with ``repr()``; they are dropped.
+    """
+    start = message.find("(")
+    if start < 0:
+        return message
+    end = message.rfind(")")
+    if end < start:
+        return message[:start] + "(...)"
+    return message[:start] + "(...)" + message[end + 1 :]
+
+
 def _describe_task(context: dict[str, Any]) -> str | None:
     future = context.get("future") or context.get("task")
     if not isinstance(future, asyncio.Task):
@@ -198,7 +212,9 @@ class AsyncioSource:
         extra: dict[str, AttributeValue] = {}
         message = context.get("message")
         if type(message) is str:
-            extra[MESSAGE_ATTRIBUTE] = _format.truncate(_format.clean(message), _MAX_TEXT)
+            extra[MESSAGE_ATTRIBUTE] = _format.truncate(
+                _format.clean(without_arguments(message)), _MAX_TEXT
+            )
         task = _describe_task(context)
         if task is not None:
             extra[TASK_ATTRIBUTE] = task

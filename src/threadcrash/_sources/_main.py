@@ -38,14 +38,15 @@ class MainSource(InstalledHook):
         exc_tb: TracebackType | None,
     ) -> None:
         reported = False
-        if self._wanted(exc_type):
-            try:
+        try:
+            if self._wanted(exc_type):
                 thread = thread_facts(None)
                 reported = self._reporter.report(
                     exc_type, exc_value, exc_tb, source="main", thread=thread, fatal=True
                 )
                 if reported:
                     self._reporter.flush()
-            except Exception as error:
-                record_internal_error("sys.excepthook", error)
-        self.chain(reported, exc_type, exc_value, exc_tb)
+        except BaseException as error:  # a Ctrl-C during the flush too: the chain still runs
+            record_internal_error("sys.excepthook", error)
+        finally:
+            self.chain(reported, exc_type, exc_value, exc_tb)

@@ -12,13 +12,43 @@ from ._hook import InstalledHook
 
 
 def thread_facts(thread: threading.Thread | None) -> ThreadFacts:
-    """Name, ident and native id; for ``thread=None``, those of the running thread."""
-    if thread is not None:
-        return ThreadFacts(thread.name, thread.ident, thread.native_id)
+    """Name, ident and native id; for ``thread=None``, those of the running thread.
+
+    Never raises: a name that is not a string (an int, bytes) is written as text, and a fact
+    that cannot be read (a property that raises) is that of the running thread, or left out.
+    """
     ident = threading.get_ident()
-    # threading's own table: current_thread() would create a dummy Thread in a dying thread
-    known = threading._active.get(ident)  # type: ignore[attr-defined]
-    return ThreadFacts(known.name if known is not None else None, ident, threading.get_native_id())
+    if thread is None:
+        # threading's own table: current_thread() would create a dummy Thread in a dying thread
+        thread = threading._active.get(ident)  # type: ignore[attr-defined]
+        if thread is None:
+            return ThreadFacts(None, ident, threading.get_native_id())
+    return ThreadFacts(
+        _name(_read(thread, "name")),
+        _integer(_read(thread, "ident"), ident),
+        _integer(_read(thread, "native_id"), threading.get_native_id()),
+    )
+
+
+def _read(thread: object, attribute: str) -> object:
+    try:
+        return getattr(thread, attribute, None)
+    except BaseException:
+        return None
+
+
+def _name(value: object) -> str | None:
+    if type(value) is str:
+        return value
+    if type(value) in (bytes, bytearray) and isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if type(value) in (int, float, bool):
+        return repr(value)
+    return None
+
+
+def _integer(value: object, default: int) -> int:
+    return value if type(value) is int else default
 
 
 class ThreadingSource(InstalledHook):
@@ -30,16 +60,23 @@ class ThreadingSource(InstalledHook):
 
     def __call__(self, args: Any) -> None:
         reported = False
-        if self.active and args.exc_type is not SystemExit:
-            try:
+        try:
+            if self.active and args.exc_type is not SystemExit:
+                thread = thread_facts(args.thread)
+                try:
+                    parent = _parent.parent_of(args.thread)
+                except BaseException as error:
+                    record_internal_error("thread parent", error)
+                    parent = None
                 reported = self._reporter.report(
                     args.exc_type,
                     args.exc_value,
                     args.exc_traceback,
                     source="thread",
-                    thread=thread_facts(args.thread),
-                    parent=_parent.parent_of(args.thread),
+                    thread=thread,
+                    parent=parent,
                 )
-            except Exception as error:
-                record_internal_error("threading.excepthook", error)
-        self.chain(reported, args)
+        except BaseException as error:  # nothing escapes a hook, KeyboardInterrupt included
+            record_internal_error("threading.excepthook", error)
+        finally:
+            self.chain(reported, args)

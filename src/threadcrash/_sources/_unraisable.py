@@ -38,7 +38,7 @@ def describe(obj: object) -> str:
         else:
             text = f"<{type_text} object at {id(obj):#x}>"
         return _format.truncate(_format.clean(text), _MAX_DESCRIPTION)
-    except Exception:
+    except BaseException:
         return "<object>"
 
 
@@ -51,8 +51,8 @@ class UnraisableSource(InstalledHook):
 
     def __call__(self, unraisable: Any) -> None:
         reported = False
-        if self.active and unraisable.exc_type is not None:
-            try:
+        try:
+            if self.active and unraisable.exc_type is not None:
                 message = _text(unraisable.err_msg) or DEFAULT_MESSAGE
                 extra: dict[str, AttributeValue] = {
                     MESSAGE_ATTRIBUTE: _format.truncate(_format.clean(message), _MAX_DESCRIPTION)
@@ -67,6 +67,7 @@ class UnraisableSource(InstalledHook):
                     thread=thread_facts(None),
                     extra=extra,
                 )
-            except Exception as error:
-                record_internal_error("sys.unraisablehook", error)
-        self.chain(reported, unraisable)
+        except BaseException as error:  # nothing escapes a hook, KeyboardInterrupt included
+            record_internal_error("sys.unraisablehook", error)
+        finally:
+            self.chain(reported, unraisable)
