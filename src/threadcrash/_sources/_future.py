@@ -74,7 +74,7 @@ class Failure:
         else:
             ident = _get_ident()
             self.worker = _threads.get(ident) or (None, ident, _get_native_id())
-        _alive[id(self)] = True  # its own key until take(), which __del__ calls
+        _alive[id(self)] = True  # its own key until claimed: take(), or __del__
 
     def take(self) -> BaseException | None:
         """The exception, once: retrieval, the report at collection and at exit race for it.
@@ -130,13 +130,21 @@ class Failure:
         return True
 
     def __del__(self) -> None:
-        if self.exc is None:
-            return  # retrieved by exception() (or reported) already
+        # report(), inlined: a failure read by result() comes here, on the hot failing path
+        exc = self.exc
+        if exc is None:
+            return  # claimed by exception() or get(), or reported already
         try:
-            if not _exited:
-                self.report()
-            else:
-                self.take()
+            if _alive.pop(id(self), None) is None or _exited:
+                return
+            tb, handed_over = exc.__traceback__, self.tb
+            while tb is not None and tb is not handed_over:
+                if tb.tb_frame.f_code is _RESULT_CODE:
+                    return  # read_by_result()
+                tb = tb.tb_next
+            source = _source
+            if source is not None:
+                source.report(exc, self.thread, self.parent)
         except Exception as error:
             record_internal_error("future finalizer", error)
 
