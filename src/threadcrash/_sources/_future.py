@@ -3,13 +3,15 @@
 A future that finished with an exception and is garbage-collected without anyone calling
 ``result()`` or ``exception()`` (``get()`` for a pool result) lost that exception. The wrapper
 of ``set_exception`` runs on the thread that ran the task: it notes that thread and hangs a
-small :class:`Failure` on the future *before* the future is marked finished, so a ``result()``
-woken by it always finds the failure to mark as retrieved. The failure holds the exception, as
-the future does, and dies with the future: its ``__del__`` reports the exception if nobody
-retrieved it. Nothing global holds it, so a future in a reference cycle is still collected;
-only the ids of the unclaimed failures are kept, and at exit, if there are any, the garbage
-collector's list of objects finds them. The failing path is hot (a task that raises and whose
-caller reads the exception): it does the least it can, the report the rest.
+small :class:`Failure` on the future *before* the future is marked finished, so before any
+``result()`` can raise the exception. ``result()`` is not wrapped: the failure notes where the
+exception's traceback stood, and at collection ``result()``'s frame above that point says the
+exception was read. The failure holds the exception, as the future does, and dies with the
+future: its ``__del__`` reports the exception if nobody retrieved it. Nothing global holds it,
+so a future in a reference cycle is still collected; only the ids of the unclaimed failures
+are kept, and at exit, if there are any, the garbage collector's list of objects finds them.
+The failing path is hot (a task that raises and whose caller reads the exception): it does
+the least it can, the report the rest.
 
 The parent span is the one current when the future was created, which is at ``submit()`` for
 every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as ``Thread.start``.
@@ -55,7 +57,7 @@ _RESULT_CODE = inspect.unwrap(_base.Future.result).__code__  # CPython's own: no
 
 _get_ident = threading.get_ident
 _get_native_id = threading.get_native_id
-_threads = threading._active  # type: ignore[attr-defined]
+_threads = _compat.running_threads()
 
 
 class Failure:
@@ -67,8 +69,7 @@ class Failure:
         self.exc: BaseException | None = exc
         self.tb = exc.__traceback__  # where the exception was when the task handed it over
         self.context = context  # the span context current at submit, or None
-        # the thread that raised (this one, for an executor's task), or its facts as a tuple;
-        # threading's own table: current_thread() would make a dummy in a dying thread
+        # the thread that raised (this one, for an executor's task), or its facts as a tuple
         if not here or (exc.__cause__ is not None and _compat.is_remote(exc)):
             self.worker: Any = NO_THREAD  # a process pool's: the worker's traceback is in __cause__
         else:
