@@ -21,6 +21,20 @@ def test_a_finished_future_reports_the_finished_state() -> None:
     future.exception()
 
 
+def test_threadings_own_table_maps_a_running_thread_by_its_ident() -> None:
+    """The threading module still keeps its running threads by ident in ``_active``."""
+    import threading
+
+    seen: list[object] = []
+    worker = threading.Thread(
+        target=lambda: seen.append(_compat.running_threads().get(threading.get_ident()))
+    )
+    worker.start()
+    worker.join(10)
+    assert seen == [worker]
+    assert _compat.running_threads()[threading.get_ident()] is threading.current_thread()
+
+
 def test_a_process_pool_failure_is_recognised_by_its_remote_traceback() -> None:
     """A process pool's exception carries the worker's traceback text as a _RemoteTraceback."""
     from concurrent.futures.process import _ExceptionWithTraceback

@@ -365,9 +365,9 @@ def test_multiprocessing_thread_pool_result_nobody_gets_is_reported(otel: Otel) 
 
 def test_uninstrument_puts_the_methods_back() -> None:
     """After uninstrument(), Future and the pool results have CPython's own methods again."""
-    before = {name: vars(cf.Future)[name] for name in ("__init__", "result", "set_exception")}
+    before = {name: vars(cf.Future)[name] for name in ("__init__", "exception", "set_exception")}
     threadcrash.instrument(structlog=False)
-    assert vars(cf.Future)["result"] is not before["result"]
+    assert vars(cf.Future)["set_exception"] is not before["set_exception"]
     threadcrash.uninstrument()
     assert {name: vars(cf.Future)[name] for name in before} == before
 
@@ -383,8 +383,7 @@ def test_the_source_can_be_turned_off(otel: Otel) -> None:
 
 
 def test_result_raises_with_cpythons_own_traceback(pool: cf.ThreadPoolExecutor) -> None:
-    """The traceback of result() shows no threadcrash frame (from 3.11; 3.10 shows one)."""
-    import sys
+    """The traceback of result() shows no threadcrash frame: result() is not wrapped."""
     import traceback
 
     future = pool.submit(boom)
@@ -394,4 +393,36 @@ def test_result_raises_with_cpythons_own_traceback(pool: cf.ThreadPoolExecutor) 
     except ValueError as error:
         files = [frame.filename for frame in traceback.extract_tb(error.__traceback__)]
     own = [name for name in files if "threadcrash" in name]
-    assert len(own) == (0 if sys.version_info >= (3, 11) else 1)
+    assert own == []
+
+
+def test_a_task_reraising_another_futures_exception_is_still_reported(
+    pool: cf.ThreadPoolExecutor, otel: Otel
+) -> None:
+    """A task that lets an inner future's result() raise, and nobody reads it, is reported."""
+    inner = pool.submit(boom)
+    settle(inner)
+
+    def wait_for(future: cf.Future[Any]) -> None:
+        future.result()  # the same exception, raised by result(), now this task's
+
+    outer = pool.submit(wait_for, inner)
+    settle(outer)
+    del outer, inner
+    gc.collect()
+    (attributes,) = reports(otel)
+    assert attributes["exception.message"] == "nobody looked"
+    assert otel.total() == 1
+
+
+def test_a_failure_read_by_result_and_kept_is_not_reported_at_exit(
+    pool: cf.ThreadPoolExecutor, otel: Otel
+) -> None:
+    """A failed future whose result() was read, still alive at exit, is no loss: drain skips it."""
+    kept = [pool.submit(boom)]
+    settle(kept[0])
+    assert raised(kept[0].result) == "ValueError"
+    assert _future.drain() == 0
+    kept.clear()
+    gc.collect()
+    assert reports(otel) == []

@@ -28,6 +28,16 @@ def future_state(future: Any) -> Any:
     return future._state
 
 
+def running_threads() -> dict[int, Any]:
+    """``threading``'s own table of its threads by ident (``threading._active``).
+
+    Read instead of ``current_thread()``, which makes a dummy ``Thread`` in a dying thread.
+    """
+    import threading
+
+    return threading._active  # type: ignore[attr-defined,no-any-return]
+
+
 def is_remote(exc: BaseException) -> bool:
     """Whether ``exc`` came back from a ``ProcessPoolExecutor`` worker.
 

@@ -2,12 +2,16 @@
 
 A future that finished with an exception and is garbage-collected without anyone calling
 ``result()`` or ``exception()`` (``get()`` for a pool result) lost that exception. The wrapper
-of ``set_exception`` runs on the thread that ran the task: it takes that thread's facts and
-hangs a small :class:`Failure` on the future *before* the future is marked finished, so a
-``result()`` woken by it always finds the failure to mark as retrieved. The failure holds the
-exception, as the future does, and dies with the future: its ``__del__`` reports the
-exception if nobody retrieved it. Nothing global holds it, so a future in a reference cycle is
-still collected; a registry of weak references finds the failures still alive at exit.
+of ``set_exception`` runs on the thread that ran the task: it notes that thread and hangs a
+small :class:`Failure` on the future *before* the future is marked finished, so before any
+``result()`` can raise the exception. ``result()`` is not wrapped: the failure notes where the
+exception's traceback stood, and at collection ``result()``'s frame above that point says the
+exception was read. The failure holds the exception, as the future does, and dies with the
+future: its ``__del__`` reports the exception if nobody retrieved it. Nothing global holds it,
+so a future in a reference cycle is still collected; only the ids of the unclaimed failures
+are kept, and at exit, if there are any, the garbage collector's list of objects finds them.
+The failing path is hot (a task that raises and whose caller reads the exception): it does
+the least it can, the report the rest.
 
 The parent span is the one current when the future was created, which is at ``submit()`` for
 every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as ``Thread.start``.
@@ -16,9 +20,9 @@ every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as `
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import threading
-import weakref
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
@@ -27,12 +31,11 @@ from .. import _compat, _imports, _parent
 from .._internal import record_internal_error
 from .._record import ParentSpan, ThreadFacts
 from .._reporter import Reporter
-from ._thread import thread_facts
 
 FAILURE = "_threadcrash_failure"
 PARENT = "_threadcrash_parent"
 ORIGIN = "_threadcrash_origin"  # on the exception: where it was raised, as plain data
-NO_THREAD = ThreadFacts(None, None, None)
+NO_THREAD = (None, None, None)  # another process's task, or a multiprocessing.pool result
 
 
 class Origin(NamedTuple):
@@ -46,20 +49,31 @@ _lock = threading.Lock()
 _source: FutureSource | None = None
 _capture_parent = False
 _exited = False
-_alive: dict[int, weakref.ref[Failure]] = {}
+_alive: dict[int, bool] = {}  # the ids of the failures not yet claimed (result() claims none)
 _current_span_context = _parent.current_span_context
+_RESULT_CODE: Any = None  # CPython's own Future.result's code, once concurrent.futures is imported
+
+_get_ident = threading.get_ident
+_get_native_id = threading.get_native_id
+_threads = _compat.running_threads()
 
 
 class Failure:
-    """One failed future's exception and facts, until it is retrieved, reported or dropped."""
+    """One failed future's exception and facts, until it is claimed: retrieved or reported."""
 
-    __slots__ = ("__weakref__", "context", "exc", "thread")
+    __slots__ = ("context", "exc", "tb", "worker")
 
-    def __init__(self, exc: BaseException, thread: ThreadFacts, context: Any) -> None:
+    def __init__(self, exc: BaseException, context: Any, *, here: bool = True) -> None:
         self.exc: BaseException | None = exc
-        self.thread = thread
+        self.tb = exc.__traceback__  # where the exception was when the task handed it over
         self.context = context  # the span context current at submit, or None
-        _alive[id(self)] = weakref.ref(self)  # its own key until take(), which __del__ calls
+        # the thread that raised (this one, for an executor's task), or its facts as a tuple
+        if not here or (exc.__cause__ is not None and _compat.is_remote(exc)):
+            self.worker: Any = NO_THREAD  # a process pool's: the worker's traceback is in __cause__
+        else:
+            ident = _get_ident()
+            self.worker = _threads.get(ident) or (None, ident, _get_native_id())
+        _alive[id(self)] = True  # its own key until claimed: take(), or __del__
 
     def take(self) -> BaseException | None:
         """The exception, once: retrieval, the report at collection and at exit race for it.
@@ -72,30 +86,75 @@ class Failure:
         exc, self.exc = self.exc, None
         return exc
 
+    def read_by_result(self, exc: BaseException) -> bool:
+        """Whether ``Future.result()`` raised ``exc`` since the task handed it over.
+
+        Every raise puts its frames on top of the traceback, so ``result()``'s frame lies
+        between the traceback's head and where it was at ``set_exception`` (a task that
+        re-raised another future's exception has that ``result()`` below, not between).
+        Reading this here, at the report, costs ``result()`` nothing: it is not wrapped.
+        """
+        tb, handed_over = exc.__traceback__, self.tb
+        while tb is not None and tb is not handed_over:
+            if tb.tb_frame.f_code is _RESULT_CODE:
+                return True
+            tb = tb.tb_next
+        return False
+
+    @property
+    def thread(self) -> ThreadFacts:
+        """The thread that ran ``set_exception``, as plain data."""
+        worker = self.worker
+        if isinstance(worker, tuple):
+            return ThreadFacts(*worker)
+        return ThreadFacts(worker.name, worker.ident, worker.native_id)
+
     @property
     def parent(self) -> ParentSpan | None:
         """The span current at submit, as plain integers."""
         return None if self.context is None else _parent.to_parent(self.context)
 
+    def report(self) -> bool:
+        """Report the exception unless it was claimed or read; let go of what it holds."""
+        exc = self.take()
+        if exc is None:
+            return False
+        read = self.read_by_result(exc)
+        thread = None if read else self.thread
+        self.worker = self.tb = None
+        source = _source
+        if thread is None or source is None:
+            return False
+        source.report(exc, thread, self.parent)
+        return True
+
     def __del__(self) -> None:
-        if self.exc is None:
-            return  # retrieved (or reported) already: the common case, kept cheap
+        # report(), inlined: a failure read by result() comes here, on the hot failing path
+        exc = self.exc
+        if exc is None:
+            return  # claimed by exception() or get(), or reported already
         try:
-            exc = self.take()
+            if _alive.pop(id(self), None) is None or _exited:
+                return
+            tb, handed_over = exc.__traceback__, self.tb
+            while tb is not None and tb is not handed_over:
+                if tb.tb_frame.f_code is _RESULT_CODE:
+                    return  # read_by_result()
+                tb = tb.tb_next
             source = _source
-            if exc is not None and source is not None and not _exited:
+            if source is not None:
                 source.report(exc, self.thread, self.parent)
         except Exception as error:
             record_internal_error("future finalizer", error)
 
 
-def watch(future: Any, exc: object, thread: ThreadFacts) -> Failure | None:
+def watch(future: Any, exc: object) -> Failure | None:
     """Hang a failure on ``future`` unless one is there already; return it if it is new."""
     if _source is None or not isinstance(exc, BaseException):
         return None
     if getattr(future, FAILURE, None) is not None:
         return None  # a second set_exception, which the future itself refuses
-    failure = Failure(exc, thread, getattr(future, PARENT, None))
+    failure = Failure(exc, getattr(future, PARENT, None), here=False)
     setattr(future, FAILURE, failure)
     return failure
 
@@ -117,13 +176,7 @@ def retrieved_by_exception(future: Any, exc: BaseException) -> None:
     if failure is not None and failure.take() is not None:
         with contextlib.suppress(Exception):  # an exception that refuses attributes
             vars(exc)[ORIGIN] = Origin(failure.thread, failure.parent)
-
-
-def _task_thread(exc: BaseException) -> ThreadFacts:
-    """The thread running ``set_exception``: the task's, except for a process pool's."""
-    if exc.__cause__ is not None and _compat.is_remote(exc):
-        return NO_THREAD  # raised in another process; its traceback text is in __cause__
-    return thread_facts(None)
+        failure.worker = failure.tb = None
 
 
 def origin_of(exc: BaseException) -> Origin | None:
@@ -182,40 +235,23 @@ def _wrap_init(original: Callable[..., None]) -> Callable[..., None]:
 def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
     def set_exception(self: Any, exception: Any) -> None:
         failure = None
-        if _source is not None:
+        if _source is not None and isinstance(exception, BaseException):
             try:
-                if isinstance(exception, BaseException):
-                    failure = watch(self, exception, _task_thread(exception))
+                if getattr(self, FAILURE, None) is None:  # else a second set_exception: refused
+                    failure = Failure(exception, getattr(self, PARENT, None))
+                    self._threadcrash_failure = failure
             except Exception as error:
                 record_internal_error("future set_exception", error)
         try:
             original(self, exception)
         except BaseException:
             if failure is not None:  # already finished or cancelled: not this failure
-                setattr(self, FAILURE, None)
+                self._threadcrash_failure = None
                 failure.take()
+            del failure, self
             raise
 
     return set_exception
-
-
-def _wrap_result(original: Callable[..., Any]) -> Callable[..., Any]:
-    def result(self: Any, timeout: float | None = None) -> Any:
-        try:
-            return original(self, timeout)
-        except BaseException as exc:
-            failure = getattr(self, FAILURE, None)
-            if failure is not None and _compat.future_state(self) == _compat.FINISHED:
-                failure.take()
-            tb = exc.__traceback__  # hide_own_frame(), inlined: this is the hot failing path
-            if tb is not None and tb.tb_frame.f_code is code:
-                exc.__traceback__ = tb.tb_next
-            del exc, tb
-            raise
-
-    code = result.__code__
-
-    return result
 
 
 def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -234,7 +270,7 @@ def _wrap_pool_set(original: Callable[..., None]) -> Callable[..., None]:
             try:
                 failed, exc = _compat.pool_result_failed(self, obj)
                 if failed:
-                    watch(self, exc, NO_THREAD)
+                    watch(self, exc)
             except Exception as error:
                 record_internal_error("pool result", error)
         original(self, i, obj)
@@ -264,7 +300,6 @@ def _future_targets(base: ModuleType) -> list[Target]:
     return [
         (base.Future, "__init__", _wrap_future_init),
         (base.Future, "set_exception", _wrap_set_exception),
-        (base.Future, "result", _wrap_result),
         (base.Future, "exception", _wrap_exception),
     ]
 
@@ -303,19 +338,17 @@ def _restore_all() -> None:
         # else: wrapped by someone since; ours stays in the chain, inert
 
 
+def _unclaimed() -> list[Failure]:
+    """The failures alive and not yet claimed; walks the heap, so only when there are some."""
+    if not _alive:
+        return []
+    return [obj for obj in gc.get_objects() if type(obj) is Failure and id(obj) in _alive]
+
+
 def drain() -> int:
     """Report the failures still alive and unretrieved (at exit); return how many."""
     global _exited
-    alive = [ref() for ref in list(_alive.values())]
-    reported = 0
-    for failure in alive:
-        if failure is None:
-            continue
-        exc = failure.take()
-        source = _source
-        if exc is not None and source is not None:
-            source.report(exc, failure.thread, failure.parent)
-            reported += 1
+    reported = sum(failure.report() for failure in _unclaimed())
     _exited = True
     return reported
 
@@ -323,10 +356,7 @@ def drain() -> int:
 def _forget_inherited() -> None:
     """In a forked child: the failures alive in the parent are the parent's to report."""
     global _exited
-    alive = [ref() for ref in list(_alive.values())]
-    for failure in alive:
-        if failure is not None:
-            failure.take()
+    _alive.clear()  # their keys gone, nothing can claim them here
     _exited = False
 
 
@@ -362,8 +392,13 @@ class FutureSource:
         _imports.when_imported("multiprocessing.pool", self._patch_pools)
 
     def _patch_futures(self, module: ModuleType) -> None:
+        global _RESULT_CODE
         with _lock:
             if _source is self:
+                result = module.Future.result
+                while hasattr(result, "__wrapped__"):  # another library's wrapper: CPython's code
+                    result = result.__wrapped__
+                _RESULT_CODE = result.__code__
                 _patch(_future_targets(module))
 
     def _patch_pools(self, module: ModuleType) -> None:
