@@ -57,7 +57,7 @@ _EXCEPTION_EVENT_KEYS = ("exception.type", "exception.message", "exception.stack
 _EVENT_ONLY_KEYS = frozenset(_EXCEPTION_EVENT_KEYS) - {"exception.type"}
 
 
-class RoleCap:
+class CardinalityCap:
     """At most ``limit`` distinct values of a metric attribute; the rest become ``other``.
 
     Lock-free, so a fork taken while another thread is here cannot leave the child stuck:
@@ -99,9 +99,9 @@ class Emitter:
         self._structlog = settings.structlog
         self._exception_event = settings.exception_signal != "logs"
         self._structlog_logger: Any = None
-        self._role = RoleCap(settings.max_thread_roles)
-        self._error_types = RoleCap(MAX_ERROR_TYPES)
-        self._fingerprints = RoleCap(settings.max_fingerprints)
+        self._role = CardinalityCap(settings.max_thread_roles)
+        self._error_types = CardinalityCap(MAX_ERROR_TYPES)
+        self._fingerprints = CardinalityCap(settings.max_fingerprints)
         self._suppressed = meter.create_counter(
             SUPPRESSED_NAME,
             unit="{crash}",
