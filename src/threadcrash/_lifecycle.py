@@ -126,6 +126,6 @@ def _finish(installation: Installation) -> None:
             record_internal_error("exit step", error)
     with emission_guard():
         try:
-            installation.sink.flush_summaries()
+            installation.reporter.flush_summaries()
         except Exception as error:
             record_internal_error("summaries", error)
