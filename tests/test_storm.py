@@ -325,7 +325,7 @@ def test_the_summary_rides_on_the_next_report_let_through(otel: Otel) -> None:
     threadcrash.instrument(burst=1, rate_limit=1.0, chain=False, **otel.providers)
     installation = _lifecycle.current()
     assert installation is not None
-    gate = installation.sink.emitter()._gate
+    gate = installation.reporter.gate
     assert gate is not None
     clock = Clock()
     gate._clock = clock

@@ -466,9 +466,9 @@ def test_the_instrumentor_is_the_same_switch(otel: Otel) -> None:
 
 def test_the_role_cap_holds_when_many_threads_race_for_the_last_slots() -> None:
     """Many threads offering new roles at once never get more than the cap through."""
-    from threadcrash._emit import OTHER_ROLE, RoleCap
+    from threadcrash._emit import OTHER_ROLE, CardinalityCap
 
-    cap = RoleCap(5)
+    cap = CardinalityCap(5)
     barrier = threading.Barrier(40, timeout=10)
     results: list[str | None] = []
 

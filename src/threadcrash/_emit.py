@@ -21,11 +21,9 @@ from opentelemetry.trace import (
 )
 
 from . import _coexist, _flush, _fork
-from ._filter import ReportFilter
-from ._gate import Gate, Summary
+from ._gate import Summary
 from ._internal import record_internal_error
-from ._record import AttributeValue, CrashRecord, Limits, thread_role
-from ._redact import Redactor
+from ._record import OTHER, AttributeValue, CrashRecord, thread_role
 from ._settings import Settings
 from ._version import __version__
 
@@ -42,7 +40,7 @@ COUNTER_ATTRIBUTES = (
 SUPPRESSED_ATTRIBUTES = ("error.type", "threadcrash.source", "threadcrash.reason")
 SUPPRESSED_EVENT = "threadcrash.suppressed"
 SUPPRESSED_EVENT_TEXT = "crashes suppressed"
-OTHER_ROLE = "other"
+OTHER_ROLE = OTHER
 # The SDK has no cardinality limit: a bug that makes exception classes on the fly must not make
 # the counters' attribute sets (and memory) grow without end.
 MAX_ERROR_TYPES = 200
@@ -57,7 +55,7 @@ _EXCEPTION_EVENT_KEYS = ("exception.type", "exception.message", "exception.stack
 _EVENT_ONLY_KEYS = frozenset(_EXCEPTION_EVENT_KEYS) - {"exception.type"}
 
 
-class RoleCap:
+class CardinalityCap:
     """At most ``limit`` distinct values of a metric attribute; the rest become ``other``.
 
     Lock-free, so a fork taken while another thread is here cannot leave the child stuck:
@@ -79,7 +77,10 @@ class RoleCap:
 
 
 class Emitter:
-    """Sends one record to every signal; each signal fails alone, as an internal error."""
+    """Writes the signals of one record; each signal fails alone, as an internal error.
+
+    It decides nothing: what is held back, and why, the reporter decides and tells it.
+    """
 
     def __init__(
         self,
@@ -99,23 +100,13 @@ class Emitter:
         self._structlog = settings.structlog
         self._exception_event = settings.exception_signal != "logs"
         self._structlog_logger: Any = None
-        self._role = RoleCap(settings.max_thread_roles)
-        self._error_types = RoleCap(MAX_ERROR_TYPES)
-        self._fingerprints = RoleCap(settings.max_fingerprints)
+        self._role = CardinalityCap(settings.max_thread_roles)
+        self._error_types = CardinalityCap(MAX_ERROR_TYPES)
+        self._fingerprints = CardinalityCap(settings.max_fingerprints)
         self._suppressed = meter.create_counter(
             SUPPRESSED_NAME,
             unit="{crash}",
             description="Crashes counted but not logged or traced (storm control, before_emit)",
-        )
-        self._gate = (
-            Gate(settings.rate_limit, settings.burst, settings.summary_interval)
-            if settings.rate_limit > 0
-            else None
-        )
-        self._filter = ReportFilter(
-            Redactor(settings.redact, settings.redact_defaults),
-            settings.before_emit,
-            Limits(settings.max_message_length, settings.max_stacktrace_length),
         )
 
     def providers(self) -> list[object]:
@@ -135,52 +126,18 @@ class Emitter:
             record_internal_error("flush", error)
             return False
 
-    def emit(self, record: CrashRecord) -> None:
-        """Count every crash; past the storm gate and the filter, report it on every signal."""
-        if self.screen(record):
-            self.emit_screened(record)
-
-    def screen(self, record: CrashRecord) -> bool:
-        """Storm control: False when the crash is held back (it is then counted), else True.
-
-        Only the type, fingerprint, source and thread are looked at, so the reporter can ask
-        before the message and stack trace are formatted. A fatal crash always passes.
-        """
-        if self._gate is None or record.fatal:
-            return True
-        allowed, summaries = self._gate.admit(
-            record.fingerprint, record.exception_type, record.source
-        )
-        for summary in summaries:
-            self.summarize(summary)
-        if not allowed:
-            self._hold_back(record, "rate_limit")
-        return allowed
-
-    def emit_screened(self, record: CrashRecord) -> None:
-        """Report a crash storm control let through: filter, then every signal."""
+    def hold_back(self, counted: CrashRecord, reason: str) -> None:
+        """Count a crash that is not reported, and in ``threadcrash.suppressed`` why not."""
         try:
-            edited = self._filter(record)
-        except BaseException as error:  # a redaction bug: better no report than an unredacted one
-            record_internal_error("redaction", error)
-            self._hold_back(record, "error")
-            return
-        if edited is None:
-            self._hold_back(record, "before_emit")
-            return
-        self._report(edited, record)
-
-    def _hold_back(self, record: CrashRecord, reason: str) -> None:
-        try:
-            self._count(record, Context())
+            self._count(counted, Context())
         except BaseException as error:
             record_internal_error("counter", error)
         try:
             self._suppressed.add(
                 1,
                 {
-                    "error.type": self._error_type(record),
-                    "threadcrash.source": record.source,
+                    "error.type": self._error_type(counted),
+                    "threadcrash.source": counted.source,
                     "threadcrash.reason": reason,
                 },
             )
@@ -214,16 +171,10 @@ class Emitter:
         except Exception as error:
             record_internal_error("summary structlog", error)
 
-    def flush_summaries(self) -> None:
-        """Tell every pending summary now (at ``uninstrument()`` and at exit)."""
-        if self._gate is not None:
-            for summary in self._gate.drain():
-                self.summarize(summary)
+    def emit(self, record: CrashRecord, counted: CrashRecord) -> None:
+        """Report ``record`` on every signal; the counter counts ``counted`` (as it came).
 
-    def _report(self, record: CrashRecord, original: CrashRecord) -> None:
-        """Span first (its context goes to the counter's exemplar and the log), then the rest.
-
-        The counter takes the record as it came, so ``before_emit`` cannot change what is counted.
+        Span first: its context goes to the counter's exemplar and to the log record.
         """
         attributes = record.attributes()
         context = Context()
@@ -232,7 +183,7 @@ class Emitter:
         except BaseException as error:
             record_internal_error("span", error)
         try:
-            self._count(original, context)
+            self._count(counted, context)
         except BaseException as error:
             record_internal_error("counter", error)
         try:
@@ -285,13 +236,7 @@ class Emitter:
             "error.type": self._error_type(record),
             "threadcrash.source": record.source,
         }
-        # built from the redacted name: the record counted is the one before redaction
-        try:
-            name = self._filter.scrub(record.thread_name)
-        except BaseException as error:  # a redaction bug costs the label, not the count
-            record_internal_error("redaction", error)
-            name = None if record.thread_name is None else OTHER_ROLE
-        role = self._role(thread_role(name))
+        role = self._role(thread_role(record.thread_name))  # the name is redacted already
         if role is not None:
             attributes["threadcrash.thread.role"] = role
         attributes["threadcrash.fingerprint"] = self._fingerprints(record.fingerprint) or OTHER_ROLE

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import _format
 from ._internal import record_internal_error
-from ._record import CrashRecord, Limits
+from ._record import OTHER, CrashRecord, Limits
 
 if TYPE_CHECKING:
     from ._redact import Redactor
@@ -19,7 +20,7 @@ BeforeEmit = Callable[[CrashRecord], "CrashRecord | None"]
 
 def import_callable(text: str) -> BeforeEmit:
     """``package.module:function`` (attribute paths allowed after the colon), imported now."""
-    from ._settings import BadValue
+    from ._settings import BadValue  # breaks a cycle: _settings imports this module
 
     module_name, colon, attribute = text.strip().partition(":")
     if not colon or not module_name or not attribute:
@@ -42,14 +43,33 @@ class ReportFilter:
     record goes out unedited and the first such error is recorded (once per installation).
     """
 
-    def __init__(self, redactor: Redactor, before_emit: BeforeEmit | None, limits: Limits) -> None:
-        self._redactor = redactor
+    def __init__(
+        self,
+        patterns: tuple[re.Pattern[str], ...],
+        defaults: bool,
+        before_emit: BeforeEmit | None,
+        limits: Limits,
+    ) -> None:
+        self._patterns = patterns
+        self._defaults = defaults
+        self._redactor: Redactor | None = None  # built by the first crash
         self._before_emit = before_emit
         self._limits = limits
         self._callback_failed = False
 
+    @property
+    def redactor(self) -> Redactor:
+        """The redaction rules, built by the first crash that needs them."""
+        redactor = self._redactor
+        if redactor is None:
+            # a measured start-up choice: the redaction module compiles its rules at import
+            from ._redact import Redactor
+
+            redactor = self._redactor = Redactor(self._patterns, self._defaults)
+        return redactor
+
     def __call__(self, record: CrashRecord) -> CrashRecord | None:
-        if self._redactor:
+        if self._defaults or self._patterns:
             record = self._redact(record)
         if self._before_emit is None:
             return record
@@ -69,7 +89,7 @@ class ReportFilter:
             return record
 
     def _redact(self, record: CrashRecord) -> CrashRecord:
-        redact = self._redactor
+        redact = self.redactor
         changes: dict[str, object] = {}
         message = redact(record.exception_message)
         if message != record.exception_message:
@@ -93,9 +113,23 @@ class ReportFilter:
 
     def scrub(self, text: str | None) -> str | None:
         """One short text redacted (a thread name, for the metric's role label too)."""
-        if text is None or not self._redactor:
+        if text is None or not (self._defaults or self._patterns):
             return text
-        return self._redactor(text)
+        return self.redactor(text)
+
+    def counted(self, record: CrashRecord) -> CrashRecord:
+        """The record as the counters see it: as it came, its thread name redacted."""
+        name = self.scrub(record.thread_name)
+        if name == record.thread_name:
+            return record
+        return dataclasses.replace(record, thread_name=name)
+
+    @staticmethod
+    def unlabelled(record: CrashRecord) -> CrashRecord:
+        """The record for the counters when redaction failed: the thread's role is lost."""
+        if record.thread_name is None:
+            return record
+        return dataclasses.replace(record, thread_name=OTHER)
 
     def _bound(self, record: CrashRecord) -> CrashRecord:
         """A pattern or a callback may lengthen the text; the limits hold all the same."""

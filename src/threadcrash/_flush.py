@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import time
@@ -22,41 +23,18 @@ def flushable(providers: Iterable[Any]) -> list[Any]:
     return found
 
 
-def _flush_one(provider: Any, timeout_millis: int) -> None:
-    try:
-        provider.force_flush(timeout_millis)
-    except Exception as error:
-        record_internal_error("force_flush", error)
-
-
 def flush(providers: Iterable[Any], timeout: float) -> bool:
     """Flush every provider in parallel, waiting at most ``timeout`` seconds in all.
 
-    Each flush runs in a daemon thread that is joined with the remaining time, so a stuck
-    exporter costs the caller ``timeout`` and no more. Once the interpreter is finalizing no
-    thread may be started, so nothing is flushed. True if every flush finished in time.
+    Each ``force_flush`` gets the whole timeout and runs by :func:`call_bounded`, so a stuck
+    exporter costs the caller ``timeout`` and no more. True if every flush finished in time.
     """
-    targets = flushable(providers)
-    if not targets or timeout <= 0:
-        return not targets
-    if sys.is_finalizing():
-        return False
-    deadline = time.monotonic() + timeout
     millis = max(1, int(timeout * 1000))
-    workers = []
-    for provider in targets:
-        worker = threading.Thread(
-            target=_flush_one, args=(provider, millis), name="threadcrash-flush", daemon=True
-        )
-        try:
-            worker.start()
-        except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
-            record_internal_error("flush", error)
-            return False
-        workers.append(worker)
-    for worker in workers:
-        worker.join(max(0.0, deadline - time.monotonic()))
-    return not any(worker.is_alive() for worker in workers)
+    return call_bounded(
+        [functools.partial(provider.force_flush, millis) for provider in flushable(providers)],
+        timeout,
+        "flush",
+    )
 
 
 def _call_one(function: Callable[[], object], where: str) -> None:
@@ -69,10 +47,10 @@ def _call_one(function: Callable[[], object], where: str) -> None:
 def call_bounded(functions: Iterable[Callable[[], object]], timeout: float, where: str) -> bool:
     """Call each function (``provider.shutdown``...) in a daemon thread; wait ``timeout`` in all.
 
-    The same rules as :func:`flush`: nothing is started once the interpreter is finalizing, and
-    a stuck call costs the caller ``timeout`` and no more. Where no thread can start although the
-    interpreter is not finalizing yet (atexit callbacks on Python 3.12), the calls are made in
-    this thread, bounded by the exporters' own timeouts instead. True if every call finished.
+    Nothing is started once the interpreter is finalizing, and a stuck call costs the caller
+    ``timeout`` and no more. Where no thread can start although the interpreter is not
+    finalizing yet (atexit callbacks on Python 3.12), the calls are made in this thread, bounded
+    by the exporters' own timeouts instead. True if every call finished.
     """
     functions = list(functions)
     if not functions:

@@ -1,10 +1,10 @@
 """Storm control: a token bucket per fingerprint in front of logs, spans and structlog events.
 
-The counter never passes through here. What is held back is counted by the emitter and told
-once in a while as a summary: with the next report of that fingerprint the bucket lets
-through, or, when it lets none through for ``summary_interval`` seconds, with the next crash
-of that fingerprint; and at ``uninstrument()``. There is no timer thread: a summary only ever
-rides on a call that is already happening.
+The counter never passes through here. What is held back the reporter has the emitter count,
+and it is told once in a while as a summary: with the next report of that fingerprint the
+bucket lets through, or, when it lets none through for ``summary_interval`` seconds, with the
+next crash of that fingerprint; and at ``uninstrument()``. There is no timer thread: a summary
+only ever rides on a call that is already happening.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from ._gate import Summary
 from ._internal import record_internal_error
 from ._record import CrashRecord
 from ._settings import Settings
@@ -24,7 +25,6 @@ from ._settings import Settings
 if TYPE_CHECKING:
     from ._autoconfig import Providers
     from ._emit import Emitter
-    from ._gate import Summary
 
 _instances: weakref.WeakSet[LazyEmitter] = weakref.WeakSet()
 _fork_hook_registered = False
@@ -32,7 +32,7 @@ _registry_lock = threading.Lock()
 
 
 class LazyEmitter:
-    """The reporter's sink: builds providers and emitters at the first report, then delegates."""
+    """The reporter's emitter: builds providers and emitters at the first report, then delegates."""
 
     def __init__(
         self,
@@ -73,6 +73,7 @@ class LazyEmitter:
             return self._emitter
 
     def _build(self) -> Emitter:
+        # a measured start-up choice: these load the OpenTelemetry SDK, at the first crash only
         from . import _autoconfig
         from ._emit import Emitter
 
@@ -110,23 +111,16 @@ class LazyEmitter:
             self._emitter = self._providers = None
         providers.close_synchronously()
 
-    # the sink the reporter sees
+    # the emitter the reporter sees
 
-    def emit(self, record: CrashRecord) -> None:
-        """Count and report one crash (building everything at the first)."""
-        self.emitter().emit(record)
+    def emit(self, record: CrashRecord, counted: CrashRecord) -> None:
+        """Report one crash on every signal, as :meth:`Emitter.emit` (building all at the first)."""
+        self.emitter().emit(record, counted)
         self._exported()
 
-    def screen(self, record: CrashRecord) -> bool:
-        """Storm control, as :meth:`Emitter.screen`."""
-        allowed = self.emitter().screen(record)
-        if not allowed:
-            self._exported()
-        return allowed
-
-    def emit_screened(self, record: CrashRecord) -> None:
-        """Report a crash storm control let through, as :meth:`Emitter.emit_screened`."""
-        self.emitter().emit_screened(record)
+    def hold_back(self, counted: CrashRecord, reason: str) -> None:
+        """Count a crash that is not reported, as :meth:`Emitter.hold_back`."""
+        self.emitter().hold_back(counted, reason)
         self._exported()
 
     def summarize(self, summary: Summary) -> None:
@@ -154,12 +148,6 @@ class LazyEmitter:
             if providers.refused(timeout / 2):
                 return False
         return emitter.flush(timeout)
-
-    def flush_summaries(self) -> None:
-        """Tell every pending storm summary (none before the first report)."""
-        emitter = self._emitter
-        if emitter is not None:
-            emitter.flush_summaries()
 
     def shutdown(self, timeout: float, *, at_exit: bool = False) -> bool:
         """Flush and shut down the providers built here; later first reports build synchronous."""

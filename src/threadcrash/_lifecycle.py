@@ -126,21 +126,6 @@ def _finish(installation: Installation) -> None:
             record_internal_error("exit step", error)
     with emission_guard():
         try:
-            installation.sink.flush_summaries()
+            installation.reporter.flush_summaries()
         except Exception as error:
             record_internal_error("summaries", error)
-
-
-def flush(timeout: float | None = None) -> bool:
-    """Export what the active installation's providers hold; True if it all went.
-
-    Waits at most ``timeout`` seconds (default: the ``flush_timeout`` setting), never raises and
-    never starts a thread once the interpreter is finalizing: for sources that must flush before
-    they chain to the previous hook.
-    """
-    installation = _current
-    if installation is None:
-        return True
-    if timeout is None:
-        return installation.reporter.flush()
-    return installation.sink.flush(timeout)

@@ -10,10 +10,12 @@ from types import TracebackType
 from typing import NamedTuple
 
 from . import _format
+from ._format import Frame
 
 AttributeValue = str | int | float | bool
 
 SOURCES = ("thread", "main", "unraisable", "asyncio", "fatal", "future", "process")
+OTHER = "other"  # a metric attribute's value past its cardinality cap, or when it is unknown
 
 
 class ThreadFacts(NamedTuple):
@@ -106,17 +108,17 @@ def thread_role(name: str | None) -> str | None:
 
 def screening_record(
     exc_type: type[BaseException],
-    exc_tb: TracebackType | None,
+    stack: list[Frame],
     *,
     source: str,
     thread: ThreadFacts,
 ) -> CrashRecord:
     """The cheap part of a record, for storm control: type, fingerprint, source and thread.
 
-    No message or stack trace is formatted, so a crash held back in a storm costs a walk over
-    its frames and little else. Pure, and never raises on odd exceptions.
+    ``stack`` is the crash's frames (:func:`._format.frames`), walked once and given to
+    :func:`build_record` too. No message or stack trace is formatted, so a crash held back in a
+    storm costs a walk over its frames and little else. Pure, and never raises on odd exceptions.
     """
-    stack = _format.frames(exc_tb)
     type_text = _format.clean(_format.type_name(exc_type))
     return CrashRecord(
         source=source,
@@ -180,12 +182,15 @@ def build_record(
     fatal: bool = False,
     extra: Mapping[str, AttributeValue] | None = None,
     fingerprint: str | None = None,
+    stack: list[Frame] | None = None,
 ) -> CrashRecord:
     """Turn one crash into a :class:`CrashRecord`; pure, and never raises on odd exceptions.
 
-    ``fingerprint`` is the one :func:`screening_record` already computed for this crash, if any.
+    ``fingerprint`` is the one :func:`screening_record` already computed for this crash, if any,
+    and ``stack`` the frames already walked (:func:`._format.frames`), if any.
     """
-    stack = _format.frames(exc_tb)
+    if stack is None:
+        stack = _format.frames(exc_tb)
     type_text = _format.clean(_format.type_name(exc_type))
     text = _format.message(exc_value, limits.message)
     innermost = stack[-1] if stack else None

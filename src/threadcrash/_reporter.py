@@ -1,13 +1,23 @@
-"""The path every source shares: build the record once, then hand it to the emitters."""
+"""The path every source shares: screen, gate, build the record, filter, emit.
+
+Sources call :meth:`Reporter.report` and nothing else. The reporter holds each stage by name:
+the storm :class:`~._gate.Gate` (None when rate limiting is off), the user's
+:class:`~._filter.ReportFilter` (redaction, then ``before_emit``) and the emitter that writes the
+signals. What a stage holds back is counted by a call the reporter makes, never by the emitter on
+its own.
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Protocol
 
+from . import _format
+from ._filter import ReportFilter
+from ._gate import Gate, Summary
 from ._internal import emission_guard, in_emission, record_internal_error
 from ._record import (
     AttributeValue,
@@ -22,42 +32,59 @@ from ._record import (
 from ._settings import Settings
 
 
-class Sink(Protocol):
-    """Anything that sends a record on: the emitters, or a test's list."""
+class Signals(Protocol):
+    """What the reporter needs of the emitter: it writes signals and decides nothing."""
 
-    def emit(self, record: CrashRecord) -> None: ...
+    def emit(self, record: CrashRecord, counted: CrashRecord) -> None:
+        """Report ``record`` on every signal; the counter counts ``counted``."""
+
+    def hold_back(self, counted: CrashRecord, reason: str) -> None:
+        """Count a crash that is not reported, and why (``threadcrash.suppressed``)."""
+
+    def summarize(self, summary: Summary) -> None:
+        """Tell how many crashes of one kind storm control held back."""
+
+    def providers(self) -> list[object]:
+        """The providers the signals go to."""
+
+    def flush(self, timeout: float) -> bool:
+        """Export what is queued within ``timeout`` seconds; True if all of it went."""
 
 
 class Reporter:
     """Turns a crash's raw facts into one report; sources call :meth:`report` and nothing else."""
 
-    def __init__(self, settings: Settings, sink: Sink) -> None:
+    def __init__(self, settings: Settings, emitter: Signals) -> None:
         self.settings = settings
-        self._sink = sink
-        self._limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
-        self.last_pid: int | None = None  # the process that last reported: a child's own?
-        # storm control, where the sink has it: screen() sees the cheap part of the record and
-        # holds the crash back before its text is formatted; emit_screened() skips the gate.
-        self._screen: Callable[[CrashRecord], bool] | None = getattr(sink, "screen", None)
-        self._emit_screened: Callable[[CrashRecord], None] | None = getattr(
-            sink, "emit_screened", None
+        self.limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
+        self.gate = (
+            Gate(settings.rate_limit, settings.burst, settings.summary_interval)
+            if settings.rate_limit > 0
+            else None
         )
+        self.filter = ReportFilter(
+            settings.redact, settings.redact_defaults, settings.before_emit, self.limits
+        )
+        self.emitter = emitter
+        self.last_pid: int | None = None  # the process that last reported: a child's own?
 
     def providers(self) -> list[object]:
-        """Return the providers the sink sends to, where it knows them."""
-        providers = getattr(self._sink, "providers", None)
-        return list(providers()) if providers is not None else []
+        """Return the providers the emitter sends to."""
+        return list(self.emitter.providers())
 
     def flush(self) -> bool:
-        """Export what the sink holds, bounded by ``flush_timeout``; True if all of it went."""
-        flush = getattr(self._sink, "flush", None)
-        if flush is None:
-            return True
+        """Export what the emitter holds, bounded by ``flush_timeout``; True if all of it went."""
         try:
-            return bool(flush(self.settings.flush_timeout))
+            return bool(self.emitter.flush(self.settings.flush_timeout))
         except BaseException as error:  # a Ctrl-C during the flush ends the wait, nothing else
             record_internal_error("flush", error)
             return False
+
+    def flush_summaries(self) -> None:
+        """Tell every summary storm control still holds (at ``uninstrument()`` and at exit)."""
+        if self.gate is not None:
+            for summary in self.gate.drain():
+                self.emitter.summarize(summary)
 
     def emit(self, record: CrashRecord) -> bool:
         """Send a record built elsewhere (a crash file's), with the same guard as :meth:`report`."""
@@ -65,7 +92,7 @@ class Reporter:
             return False
         self.last_pid = os.getpid()
         with emission_guard():
-            return self._send(record)
+            return self._gated(record)
 
     def report(
         self,
@@ -91,21 +118,20 @@ class Reporter:
             return False
         self.last_pid = os.getpid()
         with emission_guard():
-            emit: Callable[[CrashRecord], None] = self._sink.emit
+            # screen: only the type, the frames and the thread, before any text is formatted
             fingerprint = None
-            if self._screen is not None and not fatal:
-                try:
-                    screened = screening_record(exc_type, exc_tb, source=source, thread=thread)
-                except BaseException as error:
-                    record_internal_error("record", error)
-                    return self._send_minimal(exc_type, source, thread, fatal)
-                try:
-                    if not self._screen(screened):
-                        return True  # held back by storm control, and counted
-                    fingerprint = screened.fingerprint
-                    emit = self._emit_screened or emit
-                except BaseException as error:
-                    record_internal_error("screen", error)
+            try:
+                stack = _format.frames(exc_tb)
+                screened = None
+                if self.gate is not None and not fatal:
+                    screened = screening_record(exc_type, stack, source=source, thread=thread)
+            except BaseException as error:
+                record_internal_error("record", error)
+                return self._minimal(exc_type, source, thread, fatal)
+            if screened is not None:
+                if not self._admit(screened):
+                    return True  # held back by storm control, and counted
+                fingerprint = screened.fingerprint
             try:
                 record = build_record(
                     exc_type,
@@ -113,29 +139,75 @@ class Reporter:
                     exc_tb,
                     source=source,
                     thread=thread,
-                    limits=self._limits,
+                    limits=self.limits,
                     timestamp_ns=time.time_ns(),
                     parent=parent,
                     fatal=fatal,
                     extra=extra,
                     fingerprint=fingerprint,
+                    stack=stack,
                 )
             except BaseException as error:
                 record_internal_error("record", error)
-                return self._send_minimal(exc_type, source, thread, fatal)
-            return self._send(record, emit)
+                return self._minimal(exc_type, source, thread, fatal)
+            return self._filtered(record)
 
-    def _send_minimal(
+    def _minimal(
         self, exc_type: type[BaseException], source: str, thread: ThreadFacts, fatal: bool
     ) -> bool:
         """Count and report what is known, so that no crash goes uncounted; always False."""
-        self._send(minimal_record(exc_type, source=source, thread=thread, fatal=fatal))
+        self._gated(minimal_record(exc_type, source=source, thread=thread, fatal=fatal))
         return False
 
-    def _send(self, record: CrashRecord, emit: Callable[[CrashRecord], None] | None = None) -> bool:
+    def _gated(self, record: CrashRecord) -> bool:
+        """A whole record through the gate (a fatal crash always passes), then on."""
+        if self.gate is not None and not record.fatal and not self._admit(record):
+            return True
+        return self._filtered(record)
+
+    def _admit(self, record: CrashRecord) -> bool:
+        """Storm control: False when the crash is held back (and then counted), else True."""
+        gate = self.gate
+        if gate is None:
+            return True
         try:
-            (emit or self._sink.emit)(record)
+            allowed, summaries = gate.admit(
+                record.fingerprint, record.exception_type, record.source
+            )
+            for summary in summaries:
+                self.emitter.summarize(summary)
+            if not allowed:
+                self.emitter.hold_back(self._counted(record), "rate_limit")
+        except BaseException as error:
+            record_internal_error("screen", error)
+            return True
+        return allowed
+
+    def _filtered(self, record: CrashRecord) -> bool:
+        """Redaction and ``before_emit``, then every signal."""
+        try:
+            try:
+                edited = self.filter(record)
+            except BaseException as error:  # a redaction bug: no report beats an unredacted one
+                record_internal_error("redaction", error)
+                self.emitter.hold_back(self._counted(record), "error")
+                return True
+            if edited is None:
+                self.emitter.hold_back(self._counted(record), "before_emit")
+            else:
+                self.emitter.emit(edited, self._counted(record))
         except BaseException as error:
             record_internal_error("emit", error)
             return False
         return True
+
+    def _counted(self, record: CrashRecord) -> CrashRecord:
+        """What the counters see: the record as it came, its thread name redacted.
+
+        ``before_emit`` cannot change what is counted; the role label is built from the name.
+        """
+        try:
+            return self.filter.counted(record)
+        except BaseException as error:  # a redaction bug costs the label, not the count
+            record_internal_error("redaction", error)
+            return self.filter.unlabelled(record)

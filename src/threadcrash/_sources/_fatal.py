@@ -143,7 +143,7 @@ class FatalSource:
         self._reporter = reporter
         settings = reporter.settings
         self._directory = settings.crash_dir or default_directory()
-        self._limits = Limits(settings.max_message_length, settings.max_stacktrace_length)
+        self._limits = reporter.limits
         self._key = ""
         self._file: IO[bytes] | None = None
         self._path: str | None = None
