@@ -81,10 +81,12 @@ def leaks(case: Case, texts: list[str], *noise: str) -> list[str]:
     return sorted(p for p in pieces if p in joined and p not in context and p not in REDACTED)
 
 
-def wait_for(otel: Otel, count: int) -> None:
-    """Reports of a ``_thread`` thread land after it finishes: wait for them (bounded)."""
+def wait_for(otel: Otel, events: list[dict[str, Any]], count: int) -> None:
+    """Reports of a ``_thread`` thread land after it finishes: wait for all signals (bounded)."""
     deadline = time.monotonic() + 10
-    while otel.total() < count and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        otel.total() < count or len(otel.spans()) < count or len(events) < count
+    ):
         time.sleep(0.005)
 
 
@@ -96,7 +98,9 @@ class Doomed:
         raise self.make()
 
 
-def crash_four_ways(make: Callable[[], BaseException], otel: Otel) -> None:
+def crash_four_ways(
+    make: Callable[[], BaseException], otel: Otel, events: list[dict[str, Any]]
+) -> None:
     """A real thread, an asyncio callback, a ``__del__`` and a ``_thread`` thread."""
 
     def raise_it() -> None:
@@ -122,7 +126,7 @@ def crash_four_ways(make: Callable[[], BaseException], otel: Otel) -> None:
 
     _thread.start_new_thread(in_thread, ())
     assert done.wait(10)
-    wait_for(otel, 4)
+    wait_for(otel, events, 4)
 
 
 _MODULE = """
@@ -193,11 +197,11 @@ def test_no_byte_of_the_secret_reaches_a_signal(
     """A crash carrying this synthetic secret is reported on every signal without it."""
     expected = 1
     if case.carrier == "message":
-        crash_four_ways(lambda: ValueError(case.text), otel)
+        crash_four_ways(lambda: ValueError(case.text), otel, captured_structlog)
         expected = 4
     elif case.carrier == "source":
         module = source_module(case, tmp_path)
-        crash_four_ways(lambda: _caught(module.crash), otel)
+        crash_four_ways(lambda: _caught(module.crash), otel, captured_structlog)
         expected = 4
     elif case.carrier == "thread-name":
         run_thread(_raise_value_error, name=case.text)
