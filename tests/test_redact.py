@@ -15,8 +15,9 @@ import threadcrash
 from tests.conftest import InternalErrors, Otel
 from tests.helpers import run_thread
 from threadcrash import CrashRecord, _secrets
-from threadcrash._redact import REDACTED, Redactor, parse_patterns
-from threadcrash._settings import BadValue
+from threadcrash._errors import BadValue
+from threadcrash._parse import parse_patterns
+from threadcrash._redact import REDACTED, Redactor
 
 
 @pytest.mark.parametrize(

@@ -30,10 +30,10 @@ from typing import Any
 from opentelemetry import _logs, metrics, trace
 
 from . import _flush, _reach
+from ._errors import warn_bad_value
+from ._export_settings import SIGNALS
 from ._internal import record_internal_error
-from ._settings import Settings, warn_bad_value
-
-SIGNALS = ("traces", "metrics", "logs")
+from ._settings import Settings
 
 _HTTP = "opentelemetry.exporter.otlp.proto.http"
 _GRPC = "opentelemetry.exporter.otlp.proto.grpc"
@@ -232,12 +232,10 @@ def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
     The ``OTEL_<SIGNAL>_EXPORTER`` list if set, else ``otlp`` when an OTLP endpoint (general or
     for the signal) is set, else none.
     """
-    names: tuple[str, ...] | None = getattr(settings, f"{signal}_exporter")
-    if names is not None:
-        return names
-    if settings.otlp_endpoint or getattr(settings, f"otlp_{signal}_endpoint"):
-        return ("otlp",)
-    return ()
+    export = settings.export(signal)
+    if export.exporter is not None:
+        return export.exporter
+    return ("otlp",) if export.endpoint else ()
 
 
 # which providers are set
@@ -418,18 +416,14 @@ def _entry_point_exporter(signal: str, name: str) -> Any:
 
 def protocol_for(settings: Settings, signal: str) -> str:
     """The OTLP protocol for ``signal``: as set if installed, else whichever is installed."""
-    per_signal = getattr(settings, f"otlp_{signal}_protocol")
-    wanted: str | None = per_signal or settings.otlp_protocol
+    export = settings.export(signal)
+    wanted = export.protocol
     installed = installed_protocols()
     if wanted is None:
         return installed[0] if installed else "http/protobuf"
     if wanted in installed or not installed:
         return wanted
-    variable = (
-        f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL"
-        if per_signal
-        else "OTEL_EXPORTER_OTLP_PROTOCOL"
-    )
+    variable = export.protocol_variable
     extra = " (pip install 'threadcrash[grpc]')" if wanted == "grpc" else ""
     warn_bad_value(variable, wanted, f"its exporter is not installed{extra}", installed[0])
     return installed[0]
@@ -438,32 +432,27 @@ def protocol_for(settings: Settings, signal: str) -> str:
 def otlp_endpoint(settings: Settings, signal: str) -> tuple[str, str]:
     """The OTLP protocol and endpoint for ``signal`` (gRPC's default, or the full HTTP URL)."""
     protocol = protocol_for(settings, signal)
-    endpoint = getattr(settings, f"otlp_{signal}_endpoint")
+    export = settings.export(signal)
     if protocol == "grpc":
-        return protocol, endpoint or settings.otlp_endpoint or _DEFAULT_GRPC_ENDPOINT
+        return protocol, export.endpoint or _DEFAULT_GRPC_ENDPOINT
+    endpoint = export.otlp.endpoint
     if endpoint is None:
-        base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
+        base = export.general.endpoint or _DEFAULT_HTTP_ENDPOINT
         endpoint = f"{base.rstrip('/')}/v1/{signal}"
     return protocol, endpoint
 
 
 def _otlp_exporter(build: _Build, signal: str) -> Any:
     settings = build.settings
-
-    def pick(name: str) -> Any:
-        specific = getattr(settings, f"otlp_{signal}_{name}")
-        return specific if specific is not None else getattr(settings, f"otlp_{name}")
-
-    headers = dict(pick("headers") or ())
-    timeout = pick("timeout")
-    timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
+    export = settings.export(signal)
+    headers = dict(export.headers)
+    timeout = _DEFAULT_TIMEOUT if export.timeout is None else export.timeout
     if build.synchronous:  # three exports (span, log record, counter) within flush_timeout
         timeout = max(0.001, min(timeout, settings.flush_timeout / 3))
-    compression = pick("compression") or "none"
+    compression = export.compression
     protocol, endpoint = otlp_endpoint(settings, signal)
     if protocol == "grpc":
-        given = getattr(settings, f"otlp_{signal}_endpoint") or settings.otlp_endpoint
-        return _grpc_exporter(signal, given, headers, timeout, compression)
+        return _grpc_exporter(signal, export.endpoint, headers, timeout, compression)
     from opentelemetry.exporter.otlp.proto.http import Compression
 
     arguments: dict[str, Any] = {
