@@ -230,7 +230,7 @@ def test_exception_signal_opt_in_decides_the_span_event(
 def test_a_misspelled_keyword_is_a_type_error() -> None:
     """instrument(rate_limt=0) fails loudly, as any Python call with a wrong keyword does."""
     with pytest.raises(TypeError, match="rate_limt"):
-        threadcrash.instrument(rate_limt=0)
+        threadcrash.instrument(rate_limt=0)  # type: ignore[call-arg]
     assert threadcrash._lifecycle.current() is None
 
 
