@@ -15,6 +15,9 @@ When no thread can start (interpreter shutdown), the providers are built synchro
 simple processors and a metric reader without a thread, each export bounded by a share of
 ``flush_timeout``. The providers built here are flushed and shut down by their owner, the
 lifecycle, at exit or by ``uninstrument()``, each time with a wait bounded by ``flush_timeout``.
+
+The imports inside functions are a measured start-up choice (``benchmarks/bench_lazy.py``): a
+first crash imports only the SDK parts and exporters it builds; gRPC is an optional extra.
 """
 
 from __future__ import annotations
@@ -220,7 +223,7 @@ class _Build:
     def export_thread(self) -> Any:
         """The on-demand export thread all built providers share (made at first use)."""
         if self.worker is None:
-            from ._worker import Worker
+            from ._worker import Worker  # lazy: loads the SDK's logs and traces (start-up)
 
             self.worker = Worker()
         return self.worker
@@ -277,6 +280,7 @@ _SETTERS: dict[str, Callable[[Any], None]] = {
 
 
 def _resource(settings: Settings, synchronous: bool = False) -> Any:
+    # lazy, here and below: only what a first crash builds is imported (measured start-up choice)
     from opentelemetry.sdk.resources import Resource
 
     attributes: dict[str, Any] = dict(settings.resource_attributes)
@@ -406,7 +410,7 @@ def _console_exporter(signal: str) -> Any:
 
 
 def _entry_point_exporter(signal: str, name: str) -> Any:
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # lazy: scanning metadata is slow, rarely asked
 
     for entry_point in entry_points(group=f"opentelemetry_{signal}_exporter"):
         if entry_point.name == name:
@@ -477,6 +481,7 @@ def _otlp_exporter(build: _Build, signal: str) -> Any:
 def _grpc_exporter(
     signal: str, endpoint: str | None, headers: dict[str, str], timeout: float, compression: str
 ) -> Any:
+    # optional (the grpc extra): imported only when gRPC is asked for
     import grpc  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     arguments: dict[str, Any] = {"headers": headers or None, "timeout": timeout}
