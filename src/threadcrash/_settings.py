@@ -1,8 +1,7 @@
 """One table of settings: keyword argument > ``THREADCRASH_*`` > standard ``OTEL_*`` > default.
 
-Each setting is declared once, as a field of :class:`Settings` (or of a signal's group in
-:mod:`._export_settings`) with its variables, parser, default and description; :data:`OPTIONS`,
-the table, is derived from them.
+Each setting is declared once, as a field (here, or in a signal's group of ``_export_settings``)
+with its variables, parser, default and description; :data:`OPTIONS` is derived from them.
 """
 
 from __future__ import annotations
