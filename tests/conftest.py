@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import threadcrash
-from threadcrash import _internal, _settings
+from threadcrash import _errors, _internal
 
 ENV_PREFIXES = ("OTEL_", "THREADCRASH_")
 
@@ -43,7 +43,7 @@ def pristine_hooks() -> Iterator[None]:
     threading.excepthook, sys.excepthook, sys.unraisablehook = saved[:3]
     threading.Thread.start = saved[3]  # type: ignore[method-assign]
     structlog.reset_defaults()
-    _settings._warned.clear()
+    _errors._warned.clear()
 
 
 @dataclass

@@ -15,8 +15,9 @@ import threadcrash
 from tests.conftest import InternalErrors, Otel
 from tests.helpers import run_thread
 from threadcrash import CrashRecord, _secrets
-from threadcrash._redact import REDACTED, Redactor, parse_patterns
-from threadcrash._settings import BadValue
+from threadcrash._errors import BadValue
+from threadcrash._parse import parse_patterns
+from threadcrash._redact import REDACTED, Redactor
 
 
 @pytest.mark.parametrize(
@@ -358,7 +359,7 @@ def test_a_bad_before_emit_path_warns_once_then_never_again(
 def test_a_before_emit_keyword_that_is_not_callable_is_refused() -> None:
     """A programming error at ``instrument()``, not a silent no-op at crash time."""
     with pytest.raises(TypeError, match="before_emit"):
-        threadcrash.instrument(before_emit=42)
+        threadcrash.instrument(before_emit=42)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="before_emit"):
         threadcrash.instrument(before_emit="no_such_module:function")
 

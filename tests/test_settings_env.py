@@ -12,18 +12,15 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 import threadcrash
-from threadcrash import ConfigurationWarning, _settings
+from threadcrash import ConfigurationWarning, _parse, _settings
+from threadcrash._errors import BadValue
 from threadcrash._record import SOURCES
 
 from .conftest import Otel
 from .helpers import run_thread
+from .readme_settings import rewrite_readme
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def test_every_row_has_a_field_and_every_field_a_row() -> None:
-    """The table and the Settings dataclass list the same options, in the same order."""
-    assert [option.name for option in _settings.OPTIONS] == _settings.field_names()
 
 
 def test_defaults_of_the_table_are_the_dataclass_defaults() -> None:
@@ -43,7 +40,7 @@ def test_every_variable_is_read_once() -> None:
 def test_readme_table_is_generated_from_the_settings_table() -> None:
     """The README's table of variables is exactly what OPTIONS renders (no drift)."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert _settings.rewrite_readme(readme) == readme, (
+    assert rewrite_readme(readme) == readme, (
         "README table out of date: run `python -m tests.readme_settings`"
     )
 
@@ -113,16 +110,16 @@ def test_exporter_and_otlp_variables_are_parsed() -> None:
         ("deployment.environment", "prod"),
         ("team", "pay ments"),
     )
-    assert settings.traces_exporter == ()
-    assert settings.metrics_exporter == ("otlp", "console")
-    assert settings.logs_exporter is None
-    assert settings.otlp_endpoint == "http://collector:4318"
-    assert settings.otlp_logs_endpoint == "https://logs.example/v1/logs"
-    assert settings.otlp_protocol == "http/protobuf"
-    assert settings.otlp_headers == (("api-key", "s3cr=t"), ("x-tenant", "a"))
-    assert settings.otlp_metrics_timeout == 2.5
-    assert settings.otlp_timeout is None
-    assert settings.otlp_compression == "gzip"
+    assert settings.export("traces").exporter == ()
+    assert settings.export("metrics").exporter == ("otlp", "console")
+    assert settings.export("logs").exporter is None
+    assert settings.export("traces").general.endpoint == "http://collector:4318"
+    assert settings.export("logs").otlp.endpoint == "https://logs.example/v1/logs"
+    assert settings.export("traces").general.protocol == "http/protobuf"
+    assert settings.export("traces").general.headers == (("api-key", "s3cr=t"), ("x-tenant", "a"))
+    assert settings.export("metrics").otlp.timeout == 2.5
+    assert settings.export("traces").general.timeout is None
+    assert settings.export("traces").general.compression == "gzip"
 
 
 def test_keywords_take_plain_python_values() -> None:
@@ -130,9 +127,9 @@ def test_keywords_take_plain_python_values() -> None:
     settings = _settings.load(
         {"otlp_headers": {"a": "1"}, "traces_exporter": ["console"], "logs_exporter": []}, {}
     )
-    assert settings.otlp_headers == (("a", "1"),)
-    assert settings.traces_exporter == ("console",)
-    assert settings.logs_exporter == ()
+    assert settings.export("traces").general.headers == (("a", "1"),)
+    assert settings.export("traces").exporter == ("console",)
+    assert settings.export("logs").exporter == ()
 
 
 def test_a_bad_keyword_raises_at_the_call() -> None:
@@ -164,7 +161,7 @@ def test_a_bad_value_warns_once_naming_variable_and_value(
         warnings.simplefilter("always")
         first = _settings.load({}, {variable: value})
         second = _settings.load({}, {variable: value})
-    assert getattr(first, field) == getattr(second, field) == default
+    assert first.keywords()[field] == second.keywords()[field] == default
     ours = [item for item in caught if issubclass(item.category, ConfigurationWarning)]
     assert len(ours) == 1
     assert variable in str(ours[0].message)
@@ -233,7 +230,7 @@ def test_exception_signal_opt_in_decides_the_span_event(
 def test_a_misspelled_keyword_is_a_type_error() -> None:
     """instrument(rate_limt=0) fails loudly, as any Python call with a wrong keyword does."""
     with pytest.raises(TypeError, match="rate_limt"):
-        threadcrash.instrument(rate_limt=0)
+        threadcrash.instrument(rate_limt=0)  # type: ignore[call-arg]
     assert threadcrash._lifecycle.current() is None
 
 
@@ -251,7 +248,7 @@ def test_every_standard_compression_is_accepted(value: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         settings = _settings.load({}, {"OTEL_EXPORTER_OTLP_COMPRESSION": value})
-    assert settings.otlp_compression == value.strip().lower()
+    assert settings.export("traces").general.compression == value.strip().lower()
 
 
 def test_a_fractional_timeout_is_accepted() -> None:
@@ -259,7 +256,7 @@ def test_a_fractional_timeout_is_accepted() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         settings = _settings.load({}, {"OTEL_EXPORTER_OTLP_TIMEOUT": "0.5"})
-    assert settings.otlp_timeout == 0.5
+    assert settings.export("traces").general.timeout == 0.5
 
 
 @pytest.mark.parametrize(
@@ -272,11 +269,25 @@ def test_a_fractional_timeout_is_accepted() -> None:
 )
 def test_exporter_names_that_are_names_are_accepted(value: str, expected: tuple[str, ...]) -> None:
     """An exporter list takes entry-point names and the wildcard, without a warning."""
-    assert _settings.parse_names(value) == expected
+    assert _parse.parse_names(value) == expected
 
 
 @pytest.mark.parametrize("value", ["c*nsole!", "otlp;console", "ot lp"])
 def test_exporter_names_with_stray_characters_are_rejected(value: str) -> None:
     """A typo with punctuation in an exporter list is a bad value, not a name."""
-    with pytest.raises(_settings.BadValue):
-        _settings.parse_names(value)
+    with pytest.raises(BadValue):
+        _parse.parse_names(value)
+
+
+def test_settings_given_back_as_keywords_load_the_same() -> None:
+    """What a child process is instrumented with (every setting by keyword) loads back unchanged."""
+    env = {
+        "THREADCRASH_CHAIN": "false",
+        "OTEL_METRICS_EXPORTER": "console",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318",
+        "OTEL_EXPORTER_OTLP_LOGS_HEADERS": "a=1",
+        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "2",
+    }
+    settings = _settings.load({}, env)
+    assert settings != _settings.load({}, {})
+    assert _settings.load(settings.keywords(), {}) == settings

@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from ._api import instrument, uninstrument
+from ._errors import ConfigurationWarning
 from ._record import CrashRecord
-from ._settings import ConfigurationWarning
 from ._version import __version__
 
 if _TYPE_CHECKING:

@@ -15,6 +15,9 @@ When no thread can start (interpreter shutdown), the providers are built synchro
 simple processors and a metric reader without a thread, each export bounded by a share of
 ``flush_timeout``. The providers built here are flushed and shut down by their owner, the
 lifecycle, at exit or by ``uninstrument()``, each time with a wait bounded by ``flush_timeout``.
+
+The imports inside functions are a measured start-up choice (``benchmarks/bench_lazy.py``): a
+first crash imports only the SDK parts and exporters it builds; gRPC is an optional extra.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from typing import Any
 from opentelemetry import _logs, metrics, trace
 
 from . import _flush, _reach
+from ._errors import warn_bad_value
+from ._export_settings import SIGNALS
 from ._internal import record_internal_error
-from ._settings import Settings, warn_bad_value
-
-SIGNALS = ("traces", "metrics", "logs")
+from ._settings import Settings
 
 _HTTP = "opentelemetry.exporter.otlp.proto.http"
 _GRPC = "opentelemetry.exporter.otlp.proto.grpc"
@@ -220,7 +223,7 @@ class _Build:
     def export_thread(self) -> Any:
         """The on-demand export thread all built providers share (made at first use)."""
         if self.worker is None:
-            from ._worker import Worker
+            from ._worker import Worker  # lazy: loads the SDK's logs and traces (start-up)
 
             self.worker = Worker()
         return self.worker
@@ -232,12 +235,10 @@ def exporters_asked(settings: Settings, signal: str) -> tuple[str, ...]:
     The ``OTEL_<SIGNAL>_EXPORTER`` list if set, else ``otlp`` when an OTLP endpoint (general or
     for the signal) is set, else none.
     """
-    names: tuple[str, ...] | None = getattr(settings, f"{signal}_exporter")
-    if names is not None:
-        return names
-    if settings.otlp_endpoint or getattr(settings, f"otlp_{signal}_endpoint"):
-        return ("otlp",)
-    return ()
+    export = settings.export(signal)
+    if export.exporter is not None:
+        return export.exporter
+    return ("otlp",) if export.endpoint else ()
 
 
 # which providers are set
@@ -279,6 +280,7 @@ _SETTERS: dict[str, Callable[[Any], None]] = {
 
 
 def _resource(settings: Settings, synchronous: bool = False) -> Any:
+    # lazy, here and below: only what a first crash builds is imported (measured start-up choice)
     from opentelemetry.sdk.resources import Resource
 
     attributes: dict[str, Any] = dict(settings.resource_attributes)
@@ -408,7 +410,7 @@ def _console_exporter(signal: str) -> Any:
 
 
 def _entry_point_exporter(signal: str, name: str) -> Any:
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # lazy: scanning metadata is slow, rarely asked
 
     for entry_point in entry_points(group=f"opentelemetry_{signal}_exporter"):
         if entry_point.name == name:
@@ -418,18 +420,14 @@ def _entry_point_exporter(signal: str, name: str) -> Any:
 
 def protocol_for(settings: Settings, signal: str) -> str:
     """The OTLP protocol for ``signal``: as set if installed, else whichever is installed."""
-    per_signal = getattr(settings, f"otlp_{signal}_protocol")
-    wanted: str | None = per_signal or settings.otlp_protocol
+    export = settings.export(signal)
+    wanted = export.protocol
     installed = installed_protocols()
     if wanted is None:
         return installed[0] if installed else "http/protobuf"
     if wanted in installed or not installed:
         return wanted
-    variable = (
-        f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL"
-        if per_signal
-        else "OTEL_EXPORTER_OTLP_PROTOCOL"
-    )
+    variable = export.protocol_variable
     extra = " (pip install 'threadcrash[grpc]')" if wanted == "grpc" else ""
     warn_bad_value(variable, wanted, f"its exporter is not installed{extra}", installed[0])
     return installed[0]
@@ -438,32 +436,27 @@ def protocol_for(settings: Settings, signal: str) -> str:
 def otlp_endpoint(settings: Settings, signal: str) -> tuple[str, str]:
     """The OTLP protocol and endpoint for ``signal`` (gRPC's default, or the full HTTP URL)."""
     protocol = protocol_for(settings, signal)
-    endpoint = getattr(settings, f"otlp_{signal}_endpoint")
+    export = settings.export(signal)
     if protocol == "grpc":
-        return protocol, endpoint or settings.otlp_endpoint or _DEFAULT_GRPC_ENDPOINT
+        return protocol, export.endpoint or _DEFAULT_GRPC_ENDPOINT
+    endpoint = export.otlp.endpoint
     if endpoint is None:
-        base = settings.otlp_endpoint or _DEFAULT_HTTP_ENDPOINT
+        base = export.general.endpoint or _DEFAULT_HTTP_ENDPOINT
         endpoint = f"{base.rstrip('/')}/v1/{signal}"
     return protocol, endpoint
 
 
 def _otlp_exporter(build: _Build, signal: str) -> Any:
     settings = build.settings
-
-    def pick(name: str) -> Any:
-        specific = getattr(settings, f"otlp_{signal}_{name}")
-        return specific if specific is not None else getattr(settings, f"otlp_{name}")
-
-    headers = dict(pick("headers") or ())
-    timeout = pick("timeout")
-    timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
+    export = settings.export(signal)
+    headers = dict(export.headers)
+    timeout = _DEFAULT_TIMEOUT if export.timeout is None else export.timeout
     if build.synchronous:  # three exports (span, log record, counter) within flush_timeout
         timeout = max(0.001, min(timeout, settings.flush_timeout / 3))
-    compression = pick("compression") or "none"
+    compression = export.compression
     protocol, endpoint = otlp_endpoint(settings, signal)
     if protocol == "grpc":
-        given = getattr(settings, f"otlp_{signal}_endpoint") or settings.otlp_endpoint
-        return _grpc_exporter(signal, given, headers, timeout, compression)
+        return _grpc_exporter(signal, export.endpoint, headers, timeout, compression)
     from opentelemetry.exporter.otlp.proto.http import Compression
 
     arguments: dict[str, Any] = {
@@ -488,6 +481,7 @@ def _otlp_exporter(build: _Build, signal: str) -> Any:
 def _grpc_exporter(
     signal: str, endpoint: str | None, headers: dict[str, str], timeout: float, compression: str
 ) -> Any:
+    # optional (the grpc extra): imported only when gRPC is asked for
     import grpc  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
     arguments: dict[str, Any] = {"headers": headers or None, "timeout": timeout}

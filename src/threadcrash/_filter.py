@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,24 +15,6 @@ if TYPE_CHECKING:
     from ._redact import Redactor
 
 BeforeEmit = Callable[[CrashRecord], "CrashRecord | None"]
-
-
-def import_callable(text: str) -> BeforeEmit:
-    """``package.module:function`` (attribute paths allowed after the colon), imported now."""
-    from ._settings import BadValue  # breaks a cycle: _settings imports this module
-
-    module_name, colon, attribute = text.strip().partition(":")
-    if not colon or not module_name or not attribute:
-        raise BadValue("expected module:function")
-    try:
-        target: object = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except Exception as error:
-        raise BadValue(f"cannot import it ({type(error).__name__}: {error})") from None
-    if not callable(target):
-        raise BadValue("it is not callable")
-    return target
 
 
 class ReportFilter:

@@ -12,7 +12,7 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from . import _lifecycle
+from . import _api, _lifecycle
 
 
 class ThreadCrashInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -36,7 +36,7 @@ class ThreadCrashInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
-        _lifecycle.install(**kwargs)
+        _api.instrument(**kwargs)  # a misspelled keyword is a TypeError here too
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        _lifecycle.uninstall()
+        _api.uninstrument()

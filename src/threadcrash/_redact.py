@@ -11,47 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import re
 from collections.abc import Iterable
 
 from . import _secrets
 
 REDACTED = "[REDACTED]"
-
-
-def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
-    """A JSON list of regular expressions, or else the whole text as one regular expression."""
-    from ._settings import BadValue
-
-    stripped = text.strip()
-    candidates: list[object] = [stripped]
-    if stripped.startswith("["):
-        try:
-            loaded = json.loads(stripped)
-        except ValueError:
-            pass
-        else:
-            if not isinstance(loaded, list):
-                raise BadValue("expected a regular expression or a JSON list of them")
-            candidates = loaded
-    try:
-        return compile_patterns(candidates)
-    except (TypeError, re.error) as error:
-        raise BadValue(f"not a regular expression ({error})") from None
-
-
-def compile_patterns(patterns: Iterable[object]) -> tuple[re.Pattern[str], ...]:
-    """Compile strings, keep compiled patterns; anything else is a TypeError."""
-    compiled: list[re.Pattern[str]] = []
-    for pattern in patterns:
-        if isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
-            compiled.append(pattern)
-        elif isinstance(pattern, str):
-            compiled.append(re.compile(pattern))
-        else:
-            raise TypeError(f"a redaction pattern must be a str or re.Pattern, not {pattern!r}")
-    return tuple(compiled)
 
 
 def _replacer(pattern: re.Pattern[str]) -> str | int | None:

@@ -14,7 +14,6 @@ the pickled process object, so the child instruments itself, configured like the
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import threading
@@ -61,7 +60,7 @@ def _instrument_child(options: dict[str, Any]) -> None:
     try:
         import threadcrash
 
-        from .._filter import import_callable
+        from .._parse import import_callable
 
         before_emit = options.pop("before_emit", None)
         if before_emit is not None:
@@ -78,10 +77,9 @@ def _child_options(reporter: Reporter) -> dict[str, Any]:
     """The parent's settings that a child can take as keywords: plain values only."""
     settings = reporter.settings
     options = {
-        field.name: getattr(settings, field.name)
-        for field in dataclasses.fields(settings)
-        if field.name not in ("disabled", "disabled_instrumentations")
-        and _plain(getattr(settings, field.name))
+        name: value
+        for name, value in settings.keywords().items()
+        if name not in ("disabled", "disabled_instrumentations") and _plain(value)
     }
     before_emit = settings.before_emit
     module = getattr(before_emit, "__module__", None)
