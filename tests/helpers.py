@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 
@@ -13,3 +14,17 @@ def run_thread(target: Callable[[], object], name: str | None = None) -> threadi
     thread.join(timeout=10)
     assert not thread.is_alive(), "thread did not finish in 10 s"
     return thread
+
+
+def collect_until(done: Callable[[], object], attempts: int = 10) -> bool:
+    """Run the garbage collector until ``done()`` is true, at most ``attempts`` times.
+
+    Since 3.14 the collector has changed (incremental in 3.14.0-3.14.4, generational again
+    after): a finalizer's report must not depend on one collection finding everything.
+    """
+    for _ in range(attempts):
+        gc.collect()
+        if done():
+            return True
+        threading.Event().wait(0.01)
+    return bool(done())
