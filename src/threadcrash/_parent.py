@@ -28,6 +28,7 @@ _active = False
 
 
 def _start(self: threading.Thread) -> None:
+    original = _original_start  # read once: uninstall() on another thread may clear it
     if _active:
         try:
             span: Any = (
@@ -39,8 +40,8 @@ def _start(self: threading.Thread) -> None:
                     setattr(self, ATTRIBUTE, context)
         except Exception:
             pass
-    assert _original_start is not None
-    _original_start(self)
+    # None: uninstalled meanwhile, and the original was put back
+    (original or threading.Thread.start)(self)
 
 
 def install() -> None:
