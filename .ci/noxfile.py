@@ -80,11 +80,11 @@ class Interpreter:
     def venv(self, session: nox.Session, *install: str) -> Path:
         """The session's venv (made once, reused), with ``install`` pip-installed into it."""
         venv = VENVS / session.name
-        python = venv / "bin" / "python"
-        if not python.exists():
+        # (not bin/python: in a venv made inside the root it is a dangling link out here)
+        if not (venv / "pyvenv.cfg").exists():
             session.run(*self.command(self.executable, "-m", "venv", "--clear", str(venv)))
         session.run(
-            *self.command(str(python), "-m", "pip", "install", "-q", *install),
+            *self.command(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *install),
             env={"PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         )
         return venv
