@@ -140,3 +140,11 @@ def test_a_del_is_described_by_its_qualified_name_on_every_version(otel: Otel) -
         "Exception ignored while calling deallocator",
     )
     assert SECRET not in _all_text(otel)
+
+
+def test_a_huge_folded_repr_is_not_scanned_whole() -> None:
+    """A megabyte-long repr in the message gives the fixed text and no description of it."""
+    err_msg = (
+        "Exception ignored while calling deallocator <function " + "x" * 1_000_000 + " at 0x1>"
+    )
+    assert split(err_msg) == ("Exception ignored while calling deallocator", None)

@@ -43,6 +43,7 @@ _WATCHER = re.compile(r"(Exception ignored in \w+ watcher callback)(?: #\d+)? fo
 # `Type(`, a quote, a digit...).
 _PLAIN_WORDS = re.compile(r"[A-Za-z_][\w.]*(?: [A-Za-z_][\w.]*)*:?")
 
+_MAX_SCAN = 1024
 _NAME = r"[A-Za-z_][\w.<>]*"
 _ADDRESS = r"0x[0-9a-fA-F]+"
 _FUNCTION = re.compile(rf"<function ({_NAME}) at ({_ADDRESS})>")
@@ -54,6 +55,7 @@ _CALL_FORM = re.compile(r"([A-Za-z_][\w.]*)\(")
 
 def split(err_msg: str) -> tuple[str, str | None]:
     """``(fixed text, description of the object folded into it, or None)``; never raises."""
+    err_msg = err_msg[:_MAX_SCAN]  # a repr can be huge; what is kept is at the start
     for prefix in _BEFORE_OBJECT:
         if err_msg.startswith(prefix):
             return prefix, _describe_repr(err_msg[len(prefix) :].lstrip())
