@@ -1,6 +1,6 @@
 """Mutation testing of the core: run mutmut, then print a score per module.
 
-Run it through nox from the repository's root: ``python3 -m nox -f .ci/noxfile.py -s mutants``
+Run it through nox from the repository's root: ``python3 -m nox -f .ci/noxfile.py -s mutants-3.13``
 (extra arguments are mutmut's mutant names or globs, e.g. ``-- "threadcrash._gate*"``).
 
 mutmut copies the tree into ``mutants/`` and mutates the copy. Tests that start a Python

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,3 +29,17 @@ def our_frames(stderr: str) -> list[str]:
     in every traceback.
     """
     return [line for line in stderr.splitlines() if PACKAGE_DIR in line]
+
+
+def collect_until(done: Callable[[], object], attempts: int = 10) -> bool:
+    """Run the garbage collector until ``done()`` is true, at most ``attempts`` times.
+
+    Since 3.14 the collector has changed (incremental in 3.14.0-3.14.4, generational again
+    after): a finalizer's report must not depend on one collection finding everything.
+    """
+    for _ in range(attempts):
+        gc.collect()
+        if done():
+            return True
+        threading.Event().wait(0.01)
+    return bool(done())

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 import threadcrash
 from tests.conftest import Otel
+from tests.helpers import collect_until
 
 Handler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
 
@@ -27,8 +28,9 @@ async def leave_a_failed_task(handler: Handler | None = None) -> None:
     task = asyncio.ensure_future(boom())
     task.set_name("forgotten")
     await asyncio.sleep(0.01)
+    collected = weakref.ref(task)
     del task
-    gc.collect()
+    assert collect_until(lambda: collected() is None)
 
 
 def run_with(loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, None]) -> None:

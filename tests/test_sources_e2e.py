@@ -231,7 +231,7 @@ def test_thread_started_with_start_new_thread(tmp_path: Path) -> None:
 
 
 ASYNCIO_CRASH = """
-import asyncio, gc
+import asyncio, gc, weakref
 
 async def fail():
     raise KeyError("order-17")
@@ -240,8 +240,12 @@ async def main():
     task = asyncio.ensure_future(fail())
     task.set_name("order-task")
     await asyncio.sleep(0.05)
+    collected = weakref.ref(task)
     del task
-    gc.collect()
+    for _ in range(10):  # one collection may not find everything (3.14's collector)
+        gc.collect()
+        if collected() is None:
+            break
 
 {run}
 """
@@ -293,8 +297,11 @@ def test_segfault_is_reported_by_the_next_start(tmp_path: Path) -> None:
     assert span["attributes"]["exception.type"] == "SIGSEGV"
     assert span["attributes"]["threadcrash.fatal.pid"] != span["resource"]["process.pid"]
     assert log["severity_number"] == FATAL
-    assert "in deep" in log["attributes"]["exception.stacktrace"]
-    assert "Current thread" in log["attributes"]["exception.stacktrace"]
+    stack = log["attributes"]["exception.stacktrace"]
+    assert "in deep" in stack
+    assert "Current thread" in stack
+    if sys.version_info >= (3, 14):  # faulthandler adds the C stack, after the Python stacks
+        assert stack.index("in deep") < stack.index("C stack trace")
 
 
 def test_forked_worker_reports_its_own_crash_once(tmp_path: Path) -> None:
@@ -383,10 +390,13 @@ def test_daemon_threads_crashing_at_shutdown_neither_hang_nor_raise(tmp_path: Pa
     """
     with OtlpReceiver() as receiver:
         start = time.monotonic()
-        result = run_child(tmp_path, body, receiver, env={"THREADCRASH_FLUSH_TIMEOUT": "1"})
+        # not chained: CPython's hook printing from daemon threads at exit can itself abort
+        # ("_enter_buffered_busy: could not acquire lock for <stderr>", seen under load)
+        env = {"THREADCRASH_FLUSH_TIMEOUT": "1", "THREADCRASH_CHAIN": "false"}
+        result = run_child(tmp_path, body, receiver, env=env)
         elapsed = time.monotonic() - start
         assert crash_spans(receiver)
-    assert result.returncode == 0
+    assert result.returncode == 0, result.stderr[-4000:]
     assert elapsed < 20
     assert our_frames(result.stderr) == []
     assert "Fatal Python error" not in result.stderr

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 CHILD = textwrap.dedent(
     """
@@ -33,15 +36,27 @@ CHILD = textwrap.dedent(
         thread = threading.Thread(target=work, name=name)
         thread.start()
         thread.join()
+
+    class Conn:
+        def __del__(self):
+            raise OSError("cannot close")
+
+    Conn()  # sys.unraisablehook: 3.15 colours its output too
     print("main done")
     """
 )
 
 
-def run_child(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
+def run_child(
+    tmp_path: Path, mode: str, colors: str | None = None
+) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
+    for name in ("PYTHON_COLORS", "FORCE_COLOR", "NO_COLOR"):
+        env.pop(name, None)
+    if colors is not None:
+        env["PYTHON_COLORS"] = colors
     return subprocess.run(
         [sys.executable, str(script), mode],
         capture_output=True,
@@ -52,13 +67,24 @@ def run_child(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_stderr_is_byte_identical_to_cpythons(tmp_path: Path) -> None:
-    """With default settings the tracebacks on stderr are exactly CPython's own."""
-    plain = run_child(tmp_path, "off")
-    instrumented = run_child(tmp_path, "on")
+def _addresses(text: str) -> str:
+    return re.sub(r"0x[0-9a-f]+", "0x...", text)
+
+
+@pytest.mark.parametrize("colors", [None, "0", "1"])
+def test_stderr_is_byte_identical_to_cpythons(tmp_path: Path, colors: str | None) -> None:
+    """With default settings stderr is exactly CPython's own, coloured (3.14+) or not."""
+    plain = run_child(tmp_path, "off", colors)
+    instrumented = run_child(tmp_path, "on", colors)
     assert plain.returncode == instrumented.returncode == 0
-    assert "Exception in thread worker-1" in plain.stderr
-    assert instrumented.stderr == plain.stderr
+    assert "Exception in thread" in plain.stderr
+    assert "cannot close" in plain.stderr
+    if colors == "1" and sys.version_info >= (3, 14):
+        assert "\x1b[" in plain.stderr  # the coloured case really is coloured
+    if colors == "0":
+        assert "\x1b[" not in plain.stderr
+    # the objects' addresses differ from run to run, every other byte is the same
+    assert _addresses(instrumented.stderr) == _addresses(plain.stderr)
 
 
 def test_stdout_is_untouched_when_structlog_was_never_configured(tmp_path: Path) -> None:

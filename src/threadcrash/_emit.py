@@ -59,7 +59,10 @@ class CardinalityCap:
     """At most ``limit`` distinct values of a metric attribute; the rest become ``other``.
 
     Lock-free, so a fork taken while another thread is here cannot leave the child stuck:
-    ``next()`` on a counter is atomic, so no more than ``limit`` values ever get a slot.
+    ``next()`` on a counter is atomic, so no more than ``limit`` values ever get a slot. Without
+    the GIL too: free-threaded CPython (3.13t on) makes ``itertools.count`` atomic itself
+    (CPython gh-117657) and locks each set operation; two threads adding one new value at once
+    may spend two slots on it, which lowers the number of values kept, never raises it.
     """
 
     def __init__(self, limit: int) -> None:

@@ -49,6 +49,7 @@ def _current_span(get_current: Callable[[], Any]) -> Any:  # pragma: no cover - 
 
 
 def _start(self: threading.Thread) -> None:
+    original = _original_start  # read once: uninstall() on another thread may clear it
     if _active:
         try:
             context = current_span_context()
@@ -56,8 +57,8 @@ def _start(self: threading.Thread) -> None:
                 setattr(self, ATTRIBUTE, context)
         except Exception:
             pass
-    assert _original_start is not None
-    _original_start(self)
+    # None: uninstalled meanwhile, and the original was put back
+    (original or threading.Thread.start)(self)
 
 
 def install() -> None:

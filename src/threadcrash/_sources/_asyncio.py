@@ -26,6 +26,7 @@ from ._thread import thread_facts
 
 MESSAGE_ATTRIBUTE = "threadcrash.asyncio.message"
 TASK_ATTRIBUTE = "threadcrash.asyncio.task"
+SHIELD_NOISE = " exception in shielded future"
 _METHOD = "call_exception_handler"
 _MAX_TEXT = 256
 _BASE = asyncio.AbstractEventLoop
@@ -44,8 +45,18 @@ def _report(context: object) -> None:
     if source is None or not isinstance(context, dict):
         return
     exc = context.get("exception")
-    if isinstance(exc, BaseException):
+    if isinstance(exc, BaseException) and not _is_shield_noise(context):
         source.report(exc, context)
+
+
+def _is_shield_noise(context: dict[str, Any]) -> bool:
+    """3.14's ``shield()``, once cancelled, hands over the inner future's exception anyway.
+
+    The caller may well retrieve and handle it (CPython issue #156321), so it is not a crash.
+    The loop's own handler still gets it, as before.
+    """
+    message = context.get("message")
+    return type(message) is str and message.endswith(SHIELD_NOISE)
 
 
 def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:

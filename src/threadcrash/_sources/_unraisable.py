@@ -9,6 +9,7 @@ from typing import Any
 from .. import _format
 from .._internal import record_internal_error
 from .._record import AttributeValue
+from . import _unraisable_message
 from ._hook import InstalledHook
 from ._thread import thread_facts
 
@@ -53,12 +54,17 @@ class UnraisableSource(InstalledHook):
         reported = False
         try:
             if self.active and unraisable.exc_type is not None:
-                message = _text(unraisable.err_msg) or DEFAULT_MESSAGE
+                # 3.13+ fold the object's repr into the message: keep the fixed text only
+                message, folded = _unraisable_message.split(
+                    _text(unraisable.err_msg) or DEFAULT_MESSAGE
+                )
                 extra: dict[str, AttributeValue] = {
                     MESSAGE_ATTRIBUTE: _format.truncate(_format.clean(message), _MAX_DESCRIPTION)
                 }
                 if unraisable.object is not None:
                     extra[OBJECT_ATTRIBUTE] = describe(unraisable.object)
+                elif folded is not None:
+                    extra[OBJECT_ATTRIBUTE] = _format.truncate(folded, _MAX_DESCRIPTION)
                 reported = self._reporter.report(
                     unraisable.exc_type,
                     unraisable.exc_value,
