@@ -34,10 +34,9 @@ SUITES = [
     "test_sys",
     "test_faulthandler",
 ]
-# Known to fail until issue 12 (nothing before the first crash) lands: the first counts the
-# threads left after fork() (threadcrash's exporters start threads at instrument()); the second
-# expects `concurrent.futures` not yet imported at start-up (threadcrash imports asyncio, which
-# imports it).
+# Tests that see what instrument() starts or imports: the first counts the threads left after
+# fork(), the second expects `concurrent.futures` not yet imported at start-up. They run on their
+# own, with threadcrash exporting, and pass because instrument() starts and imports nothing.
 START_UP_SENSITIVE = {
     "test_threading": ["test_clear_threads_states_after_fork"],
     "test_concurrent_futures": ["test_import_interpreter_pool_executor"],
@@ -160,7 +159,9 @@ def test_cpythons_suite_passes_with_threadcrash(tmp_path: Path, suite: str) -> N
     print(f"{suite}: {crashes} crash reports")
 
 
-@pytest.mark.parametrize(("suite", "name"), [(k, n) for k, names in START_UP_SENSITIVE.items() for n in names])
+@pytest.mark.parametrize(
+    ("suite", "name"), [(k, n) for k, names in START_UP_SENSITIVE.items() for n in names]
+)
 def test_cpythons_start_up_sensitive_tests_pass_with_threadcrash(
     tmp_path: Path, suite: str, name: str
 ) -> None:
