@@ -21,7 +21,7 @@ import tempfile
 import warnings
 from typing import IO, Any
 
-from .. import _format
+from .. import _fork, _format
 from .._internal import record_internal_error
 from .._record import CrashRecord, Limits
 from .._reporter import Reporter
@@ -50,7 +50,6 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_READ = 1 << 20
 
 _active: FatalSource | None = None
-_fork_hook_registered = False
 
 
 def default_directory() -> str:
@@ -150,7 +149,7 @@ class FatalSource:
         self._was_enabled = False
 
     def install(self) -> None:
-        global _active, _fork_hook_registered
+        global _active
         try:
             self._key = file_key(service_name(self._reporter.providers(), self._reporter.settings))
             os.makedirs(self._directory, mode=0o700, exist_ok=True)
@@ -170,9 +169,7 @@ class FatalSource:
             return
         _active = self
         atexit.register(self._at_exit)
-        if not _fork_hook_registered and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
-            _fork_hook_registered = True
+        _fork.in_child(_after_fork_in_child)
 
     def uninstall(self) -> None:
         global _active
