@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 
 Handler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
 

@@ -15,8 +15,8 @@ import threadcrash
 from threadcrash import ConfigurationWarning, _settings
 from threadcrash._record import SOURCES
 
-from .conftest import Otel
 from .helpers import run_thread
+from .otel import Otel
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,8 +16,9 @@ import pytest
 import structlog
 
 import threadcrash
-from tests.conftest import InternalErrors, Otel
+from tests.conftest import InternalErrors
 from tests.helpers import run_thread
+from tests.otel import Otel
 from threadcrash import _lifecycle
 from threadcrash._gate import EVICTED, VARIOUS, Gate, Summary
 
