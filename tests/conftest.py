@@ -13,10 +13,9 @@ import pytest
 import structlog
 
 import threadcrash
+from tests.helpers import ENV_PREFIXES
 from tests.otel import Otel
 from threadcrash import _internal, _settings
-
-ENV_PREFIXES = ("OTEL_", "THREADCRASH_")
 
 
 @pytest.fixture(autouse=True)

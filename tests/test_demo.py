@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import clean_env, run_python
 from threadcrash._cli import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -25,18 +24,9 @@ LAST_LINES = [
 
 def run_demo(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the demo in a fresh interpreter, with none of the library's variables set."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "THREADCRASH_")) and k not in ("NO_COLOR", "FORCE_COLOR")
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "threadcrash", "demo", "--crashes", "2", "--interval", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, **env},
-        check=False,
+    result = run_python(
+        ["-m", "threadcrash", "demo", "--crashes", "2", "--interval", "0", *args],
+        clean_env(drop=("NO_COLOR", "FORCE_COLOR"), **env),
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""

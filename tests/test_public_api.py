@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 import threadcrash
+from tests.helpers import run_python
 
 
 def test_all_is_exactly_the_public_names() -> None:
@@ -34,15 +31,7 @@ def test_importing_threadcrash_does_not_import_the_instrumentation_base() -> Non
         "threadcrash.ThreadCrashInstrumentor\n"
         "assert 'opentelemetry.instrumentation.instrumentor' in sys.modules\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    result = run_python(["-c", code])
     assert result.returncode == 0, result.stderr
 
 

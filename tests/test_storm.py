@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -17,7 +15,7 @@ import structlog
 
 import threadcrash
 from tests.conftest import InternalErrors
-from tests.helpers import run_thread
+from tests.helpers import run_python, run_thread
 from tests.otel import Otel
 from threadcrash import _lifecycle
 from threadcrash._gate import EVICTED, VARIOUS, Gate, Summary
@@ -474,15 +472,7 @@ for _ in range(12):
 
 def test_what_was_held_back_is_told_at_exit() -> None:
     """A program that never calls ``uninstrument()`` still gets its summary at exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", EXIT_CHILD],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    done = run_python(["-c", EXIT_CHILD])
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [event["event"] for event in events] == ["thread crashed"] * 2 + ["crashes suppressed"]

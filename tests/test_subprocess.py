@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
+
+from tests.helpers import run_python
 
 CHILD = textwrap.dedent(
     """
@@ -41,15 +41,7 @@ CHILD = textwrap.dedent(
 def run_child(tmp_path: Path, mode: str) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    return subprocess.run(
-        [sys.executable, str(script), mode],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    return run_python([str(script), mode])
 
 
 def test_stderr_is_byte_identical_to_cpythons(tmp_path: Path) -> None:
@@ -68,16 +60,8 @@ def test_stdout_is_untouched_when_structlog_was_never_configured(tmp_path: Path)
 
 def test_the_demo_prints_one_event_per_crash_in_its_requests_trace() -> None:
     """``threadcrash demo`` runs with no collector; each crash is in the trace of its request."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
     command = ["demo", "--crashes", "2", "--interval", "0", "--format", "json"]
-    result = subprocess.run(
-        [sys.executable, "-m", "threadcrash", *command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    result = run_python(["-m", "threadcrash", *command])
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     crashes = {e["thread.name"]: e for e in events if e["event"] == "thread crashed"}
