@@ -41,7 +41,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=NEWEST)
 def slow(session: nox.Session) -> None:
-    """Subprocess and end-to-end tiers: real interpreters, OTLP receivers, a real Prometheus."""
+    """Subprocess, fork and end-to-end tiers: real interpreters, OTLP receivers, Prometheus."""
     session.chdir(ROOT)
     session.install("-c", CONSTRAINTS, "-e", ".[tests,prometheus]")
     session.run("pytest", "-m", "slow", *session.posargs)

@@ -23,6 +23,7 @@ def test_an_unknown_attribute_is_an_attribute_error() -> None:
         threadcrash.instrumnet  # noqa: B018
 
 
+@pytest.mark.slow
 def test_importing_threadcrash_does_not_import_the_instrumentation_base() -> None:
     """``import threadcrash`` stays light: OTel's instrumentor base loads only when asked for."""
     code = (

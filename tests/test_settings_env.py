@@ -180,6 +180,7 @@ def test_warnings_as_errors_do_not_make_load_raise(capsys: pytest.CaptureFixture
     assert "THREADCRASH_CHAIN='ture'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bad_values_give_exactly_one_line_each_on_stderr(tmp_path: Path) -> None:
     """In a real interpreter, instrument() with two bad variables prints one warning for each."""
     script = tmp_path / "app.py"

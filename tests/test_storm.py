@@ -470,6 +470,7 @@ for _ in range(12):
 """
 
 
+@pytest.mark.slow
 def test_what_was_held_back_is_told_at_exit() -> None:
     """A program that never calls ``uninstrument()`` still gets its summary at exit."""
     done = run_python(["-c", EXIT_CHILD])
@@ -481,6 +482,7 @@ def test_what_was_held_back_is_told_at_exit() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.slow
 def test_a_fork_while_the_gate_is_busy_leaves_the_child_working() -> None:
     """The child of a fork taken while another thread held the gate's lock can still report."""
     gate = Gate(rate=1.0, burst=10, summary_interval=60)

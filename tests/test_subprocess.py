@@ -7,7 +7,11 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import run_python
+
+pytestmark = pytest.mark.slow  # every test here runs a child interpreter
 
 CHILD = textwrap.dedent(
     """
