@@ -137,7 +137,7 @@ def _is_logging_bridge(handler: logging.Handler) -> bool:
 
 
 def _filter_logging_bridges() -> None:
-    import logging
+    import logging  # start-up: not at instrument(); by our first event structlog imported it
 
     logger: logging.Logger | None = logging.getLogger("threadcrash")
     while logger is not None:

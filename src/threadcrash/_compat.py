@@ -2,8 +2,8 @@
 
 ``tests/test_compat.py`` (CPython's and OpenTelemetry's names) and ``tests/test_lazy.py``
 (``threading._SHUTTING_DOWN``) probe them on every supported Python, so a release that moves one
-fails a named test, not a user. OpenTelemetry is looked up inside the functions that need it:
-``instrument()`` imports none of it, and a program that never imports it never pays for it.
+fails a named test, not a user. OpenTelemetry is imported inside the functions that need it, a
+measured start-up choice (``benchmarks/bench_lazy.py``): ``instrument()`` imports none of it.
 
 - ``threading._SHUTTING_DOWN`` (CPython): once ``threading`` has shut down, a module that
   registers a threading exit callback at import (``concurrent.futures.thread``) refuses to be
@@ -44,7 +44,7 @@ def is_remote(exc: BaseException) -> bool:
 
 def pool_result_classes() -> tuple[type, type]:
     """``multiprocessing.pool``'s ``ApplyResult`` and ``MapResult`` (each has its own ``_set``)."""
-    from multiprocessing import pool
+    from multiprocessing import pool  # start-up: tens of ms (-X importtime), process source only
 
     return pool.ApplyResult, pool.MapResult
 
@@ -61,7 +61,7 @@ def pool_result_failed(result: Any, obj: Any) -> tuple[bool, Any]:
 
 def process_class() -> type:
     """``multiprocessing.process.BaseProcess``, whose ``_bootstrap`` runs in every child."""
-    from multiprocessing import process
+    from multiprocessing import process  # start-up: as above, for the process source only
 
     return process.BaseProcess
 
@@ -75,7 +75,7 @@ def asyncio_context(obj: object) -> Any:
     get_context = getattr(obj, "get_context", None)
     if get_context is not None:
         return get_context()
-    import asyncio
+    import asyncio  # start-up: tens of ms; called only once the program has imported asyncio
 
     return obj._context if isinstance(obj, asyncio.Handle) else None  # type: ignore[attr-defined]
 
@@ -120,7 +120,7 @@ def span_key() -> str | None:
     thread start ~3% slower.
     """
     try:
-        from opentelemetry.trace.propagation import _SPAN_KEY  # the API is in use: see above
+        from opentelemetry.trace.propagation import _SPAN_KEY  # start-up: see the docstring
     except ImportError:  # pragma: no cover - an API without it: callers take the public path
         return None
     return _SPAN_KEY
@@ -128,14 +128,14 @@ def span_key() -> str | None:
 
 def is_proxy_meter_provider(provider: object) -> bool:
     """Whether ``provider`` is the API's placeholder before one is set (``_ProxyMeterProvider``)."""
-    from opentelemetry.metrics._internal import _ProxyMeterProvider  # the API is in use
+    from opentelemetry.metrics._internal import _ProxyMeterProvider  # start-up: see above
 
     return isinstance(provider, _ProxyMeterProvider)
 
 
 def is_proxy_logger_provider(provider: object) -> bool:
     """Whether ``provider`` is the logs API's placeholder (``_internal.ProxyLoggerProvider``)."""
-    from opentelemetry._logs._internal import ProxyLoggerProvider  # the API is in use
+    from opentelemetry._logs._internal import ProxyLoggerProvider  # start-up: see above
 
     return isinstance(provider, ProxyLoggerProvider)
 
