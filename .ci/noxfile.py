@@ -179,7 +179,7 @@ def tests(session: nox.Session, python: Interpreter) -> None:
 
 @_sessions("slow", [NEWEST], tags=["slow"])
 def slow(session: nox.Session, python: Interpreter) -> None:
-    """Subprocess and end-to-end tiers: real interpreters, OTLP receivers, a real Prometheus."""
+    """Subprocess, fork and end-to-end tiers: real interpreters, OTLP receivers, Prometheus."""
     _pytest(session, python, "tests,prometheus", "-m", "slow", *session.posargs)
 
 

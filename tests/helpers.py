@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import threadcrash
@@ -43,3 +46,38 @@ def collect_until(done: Callable[[], object], attempts: int = 10) -> bool:
             return True
         threading.Event().wait(0.01)
     return bool(done())
+
+
+ENV_PREFIXES = ("OTEL_", "THREADCRASH_")
+
+
+def clean_env(*, drop: Iterable[str] = (), **extra: str) -> dict[str, str]:
+    """The environment less ``OTEL_*``, ``THREADCRASH_*`` and ``drop`` variables, plus ``extra``."""
+    dropped = set(drop)
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES) and k not in dropped
+    }
+    env.update(extra)
+    return env
+
+
+def run_python(
+    args: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    timeout: float = 60,
+    cwd: Path | str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run this Python with ``args``, its output captured as text, bounded by ``timeout``.
+
+    ``env`` is the child's whole environment; by default :func:`clean_env`'s.
+    """
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env() if env is None else dict(env),
+        cwd=cwd,
+        check=False,
+    )

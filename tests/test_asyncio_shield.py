@@ -7,7 +7,7 @@ import contextlib
 from typing import Any
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 
 
 async def fail_later(delay: float) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import collect_until
+from tests.otel import Otel
 
 Handler = Callable[[asyncio.AbstractEventLoop, dict[str, Any]], object]
 

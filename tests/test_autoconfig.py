@@ -14,8 +14,8 @@ from opentelemetry import _logs, metrics, trace
 import threadcrash
 from threadcrash import ConfigurationWarning, _autoconfig, _lifecycle, _settings
 
-from .conftest import Otel
 from .helpers import run_thread
+from .otel import Otel
 from .otlp_receiver import OtlpReceiver
 
 pytestmark = pytest.mark.usefixtures("otel_globals")

@@ -18,8 +18,8 @@ from opentelemetry.instrumentation.structlog import StructlogProcessor
 
 import threadcrash
 
-from .conftest import Otel
 from .helpers import run_thread
+from .otel import Otel
 
 
 def crash() -> None:

@@ -1,13 +1,22 @@
-"""CPython's private names that threadcrash relies on are where it expects them."""
+"""The private names of CPython and OpenTelemetry that threadcrash relies on are still there."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
 import contextvars
+import importlib
 import multiprocessing.pool
+import threading
 import traceback
+from threading import get_ident
 from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from threadcrash import _compat
 
@@ -84,3 +93,118 @@ def test_an_asyncio_handle_and_task_give_their_context() -> None:
 def test_every_process_runs_bootstrap() -> None:
     """Every multiprocessing child still starts's work in ``BaseProcess._bootstrap``."""
     assert "_bootstrap" in vars(_compat.process_class())
+
+
+def test_a_thread_is_found_by_its_ident_in_threadings_table() -> None:
+    """CPython's threading still keeps its running threads by ident in ``_active``."""
+    found: list[object] = []
+    thread = threading.Thread(target=lambda: found.append(_compat.running_thread(get_ident())))
+    thread.start()
+    thread.join(timeout=10)
+    assert found == [thread]
+    assert _compat.running_thread(-1) is None
+
+
+def test_the_caller_name_is_read_from_the_frame() -> None:
+    """``sys._getframe`` still names the function that called the caller."""
+
+    def inner() -> str:
+        return _compat.caller_name(1)
+
+    def outer() -> str:
+        return inner()
+
+    assert outer() == "outer"
+
+
+def test_the_current_span_is_under_the_apis_span_key() -> None:
+    """The API still keeps the current span in the context under ``_SPAN_KEY``."""
+    key = _compat.span_key()
+    assert key is not None
+    span = trace.NonRecordingSpan(
+        trace.SpanContext(1, 2, is_remote=False, trace_flags=trace.TraceFlags(1))
+    )
+    with trace.use_span(span):
+        assert otel_context.get_current().get(key) is span
+    assert otel_context.get_current().get(key) is None
+
+
+def test_the_apis_placeholder_providers_are_recognised() -> None:
+    """The API's placeholder meter and logger providers are still the classes we look for."""
+    from opentelemetry._logs import _internal as logs_internal
+    from opentelemetry.metrics import _internal as metrics_internal
+
+    assert _compat.is_proxy_meter_provider(metrics_internal._PROXY_METER_PROVIDER)
+    assert _compat.is_proxy_logger_provider(logs_internal._PROXY_LOGGER_PROVIDER)
+    assert not _compat.is_proxy_meter_provider(MeterProvider())
+    assert not _compat.is_proxy_logger_provider(LoggerProvider())
+
+
+def _total(reader: InMemoryMetricReader) -> int:
+    data = reader.get_metrics_data()
+    return sum(
+        int(getattr(point, "value", 0))
+        for resource in (data.resource_metrics if data else [])
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    )
+
+
+def test_forgetting_an_sdk_counters_aggregations_starts_a_fresh_series() -> None:
+    """The SDK still keeps a counter's aggregations where the fork handler drops them."""
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    try:
+        counter = provider.get_meter("probe").create_counter("probe.crashes")
+        consumer = counter._measurement_consumer  # type: ignore[attr-defined]
+        storages = consumer._reader_storages
+        assert storages
+        for storage in storages.values():
+            assert isinstance(storage._instrument_view_instrument_matches, dict)
+        counter.add(2)
+        assert _total(reader) == 2
+        _compat.forget_aggregations(counter)
+        counter.add(1)
+        assert _total(reader) == 1
+    finally:
+        provider.shutdown()
+
+
+def test_the_apis_proxy_counter_leads_to_the_sdk_instrument() -> None:
+    """A counter made before the provider was set reaches the SDK's in ``_real_instrument``."""
+    from opentelemetry.metrics import _internal as metrics_internal
+
+    proxy = metrics_internal._ProxyMeterProvider().get_meter("probe")
+    counter = proxy.create_counter("probe.crashes")
+    provider = MeterProvider()
+    try:
+        counter.on_meter_set(provider.get_meter("probe"))  # type: ignore[attr-defined]
+        assert counter._real_instrument is not None  # type: ignore[attr-defined]
+    finally:
+        provider.shutdown()
+
+
+def test_the_threading_instrumentation_keeps_the_start_context_on_the_thread() -> None:
+    """The threading instrumentation still puts the start's context in ``_otel_context``."""
+    from opentelemetry.instrumentation.threading import ThreadingInstrumentor
+
+    instrumentor = ThreadingInstrumentor()
+    instrumentor.instrument()
+    try:
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        thread.join(timeout=10)
+    finally:
+        instrumentor.uninstrument()
+    assert isinstance(getattr(thread, _compat.THREADING_CONTEXT, None), otel_context.Context)
+
+
+def test_the_exceptions_instrumentation_emits_through_its_wrappers() -> None:
+    """The exceptions instrumentation still emits in ``_emit_exception``, from its wrappers."""
+    module = importlib.import_module(_compat.EXCEPTIONS_MODULE)
+    cls = getattr(module, _compat.EXCEPTIONS_INSTRUMENTOR)
+    assert callable(cls.__dict__.get(_compat.EXCEPTIONS_EMIT))
+    for wrapper in _compat.EXCEPTIONS_WRAPPERS:
+        code = cls.__dict__[wrapper].__code__
+        assert _compat.EXCEPTIONS_EMIT in code.co_names, wrapper

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import run_thread
+from tests.otel import Otel
 from threadcrash import _settings
 from threadcrash._emit import (
     COUNTER_ATTRIBUTES,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import clean_env, run_python
 from threadcrash._cli import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -25,18 +24,9 @@ LAST_LINES = [
 
 def run_demo(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the demo in a fresh interpreter, with none of the library's variables set."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OTEL_", "THREADCRASH_")) and k not in ("NO_COLOR", "FORCE_COLOR")
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "threadcrash", "demo", "--crashes", "2", "--interval", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, **env},
-        check=False,
+    result = run_python(
+        ["-m", "threadcrash", "demo", "--crashes", "2", "--interval", "0", *args],
+        clean_env(drop=("NO_COLOR", "FORCE_COLOR"), **env),
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -55,6 +45,7 @@ def crash_blocks(lines: list[str]) -> list[list[str]]:
 
 
 @pytest.mark.parametrize("env", [{}, {"FORCE_COLOR": "1"}], ids=["plain", "colours"])
+@pytest.mark.slow
 def test_console_shows_a_short_line_per_event_and_each_traceback_as_lines(
     env: dict[str, str],
 ) -> None:
@@ -84,6 +75,7 @@ def test_console_shows_a_short_line_per_event_and_each_traceback_as_lines(
     assert not any("\x1b[" in line for line in under)  # the traceback itself is never coloured
 
 
+@pytest.mark.slow
 def test_console_crash_line_carries_the_trace_of_its_order() -> None:
     """The crash line shows the same ``trace_id`` as the order that started its thread."""
     lines = run_demo().stdout.splitlines()
@@ -96,6 +88,7 @@ def test_console_crash_line_carries_the_trace_of_its_order() -> None:
     assert trace_ids("thread crashed") == accepted
 
 
+@pytest.mark.slow
 def test_json_prints_one_object_per_line_with_the_traceback_under_exception() -> None:
     """``--format json``: every line one JSON object; a crash's traceback is one string field."""
     events = [json.loads(line) for line in run_demo("--format", "json").stdout.splitlines()]
@@ -150,6 +143,7 @@ def normalised(lines: list[str]) -> list[str]:
     return result
 
 
+@pytest.mark.slow
 def test_readme_quick_start_shows_what_the_demo_prints() -> None:
     """The README's quick start shows the demo's own output, up to times, ids and paths."""
     readme = README.read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import clean_env
 from threadcrash import _run
 
 from .otlp_receiver import OtlpReceiver
@@ -79,10 +80,7 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 def base_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    env.pop("PYTHONPATH", None)
-    env.update(extra)
-    return env
+    return clean_env(drop=("PYTHONPATH",), **extra)
 
 
 def export_env(receiver: OtlpReceiver, **extra: str) -> dict[str, str]:

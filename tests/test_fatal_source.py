@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 from threadcrash._lifecycle import current
 from threadcrash._record import Limits
 from threadcrash._sources._fatal import FatalSource, parse

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests import helpers
 from threadcrash import _run
 
 from .otlp_receiver import OtlpReceiver
@@ -52,23 +53,13 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    env.pop("PYTHONPATH", None)
-    env.update(extra)
-    return env
+    return helpers.clean_env(drop=("PYTHONPATH",), **extra)
 
 
 def run(
     program: str, env: dict[str, str], *args: str, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args, "-c", textwrap.dedent(program)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+    return helpers.run_python([*args, "-c", textwrap.dedent(program)], env, timeout=timeout)
 
 
 def last_json(output: str) -> Any:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import run_thread
+from tests.otel import Otel
 from threadcrash import _fork
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 from threadcrash._emit import CardinalityCap
 
 

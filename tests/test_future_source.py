@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 from threadcrash._sources import _future
 
 

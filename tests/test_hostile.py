@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import our_frames
+from tests.otel import Otel
 from threadcrash._record import Limits, ThreadFacts, build_record
 
 MESSAGE_LIMIT = 256

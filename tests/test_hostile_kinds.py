@@ -9,14 +9,13 @@ still have printed the original traceback.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import clean_env, run_python
 
 pytestmark = pytest.mark.slow
 
@@ -77,16 +76,8 @@ def run_kind(tmp_path: Path, body: str) -> tuple[dict[str, Any], str, int]:
     """
     script = tmp_path / "child.py"
     script.write_text(PRELUDE + textwrap.dedent(body), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    env["PYTHONPATH"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=tmp_path,
-        check=False,
+    result = run_python(
+        [str(script)], clean_env(PYTHONPATH=str(tmp_path)), timeout=120, cwd=tmp_path
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith(MARK)]
     assert len(lines) == 1, (result.stdout, result.stderr)

@@ -15,8 +15,8 @@ import pytest
 import threadcrash
 from threadcrash import _autoconfig, _compat, _emit, _imports, _lazy, _lifecycle, _reach, _worker
 
-from .conftest import Otel
 from .helpers import run_thread
+from .otel import Otel
 from .otlp_receiver import OtlpReceiver
 
 

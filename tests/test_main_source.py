@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 
 Call = tuple[type[BaseException], BaseException, Any]
 

@@ -8,8 +8,8 @@ from types import TracebackType
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import run_thread
+from tests.otel import Otel
 from threadcrash import _format, _lifecycle
 from threadcrash._record import Limits, ThreadFacts, build_record
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 import threadcrash
+from tests.helpers import run_python
 
 
 def test_all_is_exactly_the_public_names() -> None:
@@ -28,6 +26,7 @@ def test_an_unknown_attribute_is_an_attribute_error() -> None:
         threadcrash.instrumnet  # noqa: B018
 
 
+@pytest.mark.slow
 def test_importing_threadcrash_does_not_import_the_instrumentation_base() -> None:
     """``import threadcrash`` stays light: OTel's instrumentor base loads only when asked for."""
     code = (
@@ -36,15 +35,7 @@ def test_importing_threadcrash_does_not_import_the_instrumentation_base() -> Non
         "threadcrash.ThreadCrashInstrumentor\n"
         "assert 'opentelemetry.instrumentation.instrumentor' in sys.modules\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    result = run_python(["-c", code])
     assert result.returncode == 0, result.stderr
 
 

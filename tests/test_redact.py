@@ -12,8 +12,9 @@ import hypothesis.strategies as st
 import pytest
 
 import threadcrash
-from tests.conftest import InternalErrors, Otel
+from tests.conftest import InternalErrors
 from tests.helpers import run_thread
+from tests.otel import Otel
 from threadcrash import CrashRecord, _secrets
 from threadcrash._errors import BadValue
 from threadcrash._parse import parse_patterns

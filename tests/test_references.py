@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 
 
 class Payload:

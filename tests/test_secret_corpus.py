@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import run_thread
+from tests.otel import Otel
 from tests.secret_corpus import CASES, Case
 from threadcrash._redact import REDACTED
 

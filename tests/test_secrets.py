@@ -10,8 +10,8 @@ import hypothesis.strategies as st
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import run_thread
+from tests.otel import Otel
 from threadcrash import _redact, _secrets
 from threadcrash._redact import REDACTED, Redactor
 from threadcrash._sources._asyncio import without_arguments

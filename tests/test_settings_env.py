@@ -16,8 +16,8 @@ from threadcrash import ConfigurationWarning, _parse, _settings
 from threadcrash._errors import BadValue
 from threadcrash._record import SOURCES
 
-from .conftest import Otel
 from .helpers import run_thread
+from .otel import Otel
 from .readme_settings import rewrite_readme
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +177,7 @@ def test_warnings_as_errors_do_not_make_load_raise(capsys: pytest.CaptureFixture
     assert "THREADCRASH_CHAIN='ture'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bad_values_give_exactly_one_line_each_on_stderr(tmp_path: Path) -> None:
     """In a real interpreter, instrument() with two bad variables prints one warning for each."""
     script = tmp_path / "app.py"

@@ -7,7 +7,6 @@ providers' shutdown at exit, never by a timer.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import our_frames
+from tests.helpers import clean_env, our_frames, run_python
 from tests.otlp_receiver import OtlpReceiver
 
 pytestmark = pytest.mark.slow
@@ -67,7 +66,6 @@ def run_child(
     """Run PRELUDE + ``body`` in a fresh interpreter, exporting to ``receiver`` (bounded)."""
     script = tmp_path / "child.py"
     script.write_text(PRELUDE + textwrap.dedent(body))
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
     otel = receiver.env() if receiver is not None else {}
     slow_timers = {
         "OTEL_BSP_SCHEDULE_DELAY": "60000",
@@ -76,14 +74,10 @@ def run_child(
         "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "otel,process",
         "OTEL_SERVICE_NAME": "e2e-child",
     }
-    return subprocess.run(
-        [sys.executable, str(script), mode, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**clean, **otel, **slow_timers, **(env or {})},
+    return run_python(
+        [str(script), mode, *args],
+        clean_env(**{**otel, **slow_timers, **(env or {})}),
         cwd=tmp_path,
-        check=False,
     )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -16,8 +14,9 @@ import pytest
 import structlog
 
 import threadcrash
-from tests.conftest import InternalErrors, Otel
-from tests.helpers import run_thread
+from tests.conftest import InternalErrors
+from tests.helpers import run_python, run_thread
+from tests.otel import Otel
 from threadcrash import _lifecycle
 from threadcrash._gate import EVICTED, VARIOUS, Gate, Summary
 
@@ -471,17 +470,10 @@ for _ in range(12):
 """
 
 
+@pytest.mark.slow
 def test_what_was_held_back_is_told_at_exit() -> None:
     """A program that never calls ``uninstrument()`` still gets its summary at exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    done = subprocess.run(
-        [sys.executable, "-c", EXIT_CHILD],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    done = run_python(["-c", EXIT_CHILD])
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [event["event"] for event in events] == ["thread crashed"] * 2 + ["crashes suppressed"]
@@ -490,6 +482,7 @@ def test_what_was_held_back_is_told_at_exit() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.slow
 def test_a_fork_while_the_gate_is_busy_leaves_the_child_working() -> None:
     """The child of a fork taken while another thread held the gate's lock can still report."""
     gate = Gate(rate=1.0, burst=10, summary_interval=60)

@@ -17,8 +17,8 @@ import pytest
 import structlog
 
 import threadcrash
-from tests.conftest import Otel
 from tests.helpers import run_thread
+from tests.otel import Otel
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STRUCTLOG = tuple(int(part) for part in version("structlog").split(".")[:2])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,6 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import clean_env, run_python
+
+pytestmark = pytest.mark.slow  # every test here runs a child interpreter
 
 CHILD = textwrap.dedent(
     """
@@ -52,19 +55,9 @@ def run_child(
 ) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
-    for name in ("PYTHON_COLORS", "FORCE_COLOR", "NO_COLOR"):
-        env.pop(name, None)
-    if colors is not None:
-        env["PYTHON_COLORS"] = colors
-    return subprocess.run(
-        [sys.executable, str(script), mode],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    extra = {} if colors is None else {"PYTHON_COLORS": colors}
+    env = clean_env(drop=("PYTHON_COLORS", "FORCE_COLOR", "NO_COLOR"), **extra)
+    return run_python([str(script), mode], env)
 
 
 def _addresses(text: str) -> str:
@@ -94,16 +87,8 @@ def test_stdout_is_untouched_when_structlog_was_never_configured(tmp_path: Path)
 
 def test_the_demo_prints_one_event_per_crash_in_its_requests_trace() -> None:
     """``threadcrash demo`` runs with no collector; each crash is in the trace of its request."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "THREADCRASH_"))}
     command = ["demo", "--crashes", "2", "--interval", "0", "--format", "json"]
-    result = subprocess.run(
-        [sys.executable, "-m", "threadcrash", *command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    result = run_python(["-m", "threadcrash", *command])
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     crashes = {e["thread.name"]: e for e in events if e["event"] == "thread crashed"}

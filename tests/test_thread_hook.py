@@ -12,8 +12,9 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 import threadcrash
-from tests.conftest import InternalErrors, Otel
+from tests.conftest import InternalErrors
 from tests.helpers import run_thread
+from tests.otel import Otel
 
 
 def crash() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 from threadcrash._sources._unraisable_message import split
 
 SECRET = "db-password-4f1c"

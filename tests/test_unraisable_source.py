@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import threadcrash
-from tests.conftest import Otel
+from tests.otel import Otel
 from threadcrash._sources._unraisable import describe
 
 

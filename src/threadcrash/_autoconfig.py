@@ -32,7 +32,7 @@ from typing import Any
 
 from opentelemetry import _logs, metrics, trace
 
-from . import _flush, _reach
+from . import _compat, _flush, _reach
 from ._errors import warn_bad_value
 from ._export_settings import SIGNALS
 from ._internal import record_internal_error
@@ -249,15 +249,11 @@ def _global_is_set(signal: str) -> bool:
         provider: Any = trace.get_tracer_provider()
         unset = isinstance(provider, trace.ProxyTracerProvider)
     elif signal == "metrics":
-        from opentelemetry.metrics._internal import _ProxyMeterProvider
-
         provider = metrics.get_meter_provider()
-        unset = isinstance(provider, _ProxyMeterProvider)
+        unset = _compat.is_proxy_meter_provider(provider)
     else:
-        from opentelemetry._logs._internal import ProxyLoggerProvider
-
         provider = _logs.get_logger_provider()
-        unset = isinstance(provider, ProxyLoggerProvider)
+        unset = _compat.is_proxy_logger_provider(provider)
     if unset:
         return False
     with _retired_lock:

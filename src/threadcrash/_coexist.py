@@ -19,26 +19,17 @@ Everything else the application logs passes through untouched.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from . import _imports
+from . import _compat, _imports
 from ._internal import record_internal_error
 
 if TYPE_CHECKING:
     import logging
-
-_EXCEPTIONS_MODULE = "opentelemetry.instrumentation.exceptions"
-# the exceptions instrumentor's hook wrappers, by the threadcrash source that covers the hook
-_EXCEPTIONS_WRAPPERS = {
-    "_wrap_threading_excepthook": "thread",
-    "_wrap_sys_excepthook": "main",
-    "_wrap_asyncio_call_exception_handler": "asyncio",
-}
 
 _lock = threading.Lock()
 _claimed: frozenset[str] = frozenset()
@@ -53,20 +44,20 @@ def install(sources: set[str] | frozenset[str]) -> None:
     with _lock:
         _claimed = frozenset(sources)
     # not imported by us: an application that uses that instrumentor imports it itself
-    _imports.when_imported(_EXCEPTIONS_MODULE, _claim_exceptions_instrumentor)
+    _imports.when_imported(_compat.EXCEPTIONS_MODULE, _claim_exceptions_instrumentor)
 
 
 def uninstall() -> None:
     """Give back everything :func:`install` and the emissions since took."""
     global _claimed, _patched
-    _imports.forget(_EXCEPTIONS_MODULE, _claim_exceptions_instrumentor)
+    _imports.forget(_compat.EXCEPTIONS_MODULE, _claim_exceptions_instrumentor)
     with _lock:
         _claimed = frozenset()
         if _patched is not None:
             cls, original, ours = _patched
             _patched = None
-            if cls.__dict__.get("_emit_exception") is ours:
-                setattr(cls, "_emit_exception", original)  # noqa: B010
+            if cls.__dict__.get(_compat.EXCEPTIONS_EMIT) is ours:
+                setattr(cls, _compat.EXCEPTIONS_EMIT, original)
         for handler in _filtered_handlers:
             handler.removeFilter(_BRIDGE_FILTER)
         _filtered_handlers.clear()
@@ -87,19 +78,18 @@ def _claim(module: ModuleType) -> None:
     global _patched
     if _patched is not None:
         return
-    cls = getattr(module, "UnhandledExceptionInstrumentor", None)
-    original = None if cls is None else cls.__dict__.get("_emit_exception")
+    cls = getattr(module, _compat.EXCEPTIONS_INSTRUMENTOR, None)
+    original = None if cls is None else cls.__dict__.get(_compat.EXCEPTIONS_EMIT)
     if cls is None or not callable(original):
         return  # a version we do not know: see the README for the one-line remedy
 
     def _emit_exception(self: Any, exc: BaseException, **kwargs: Any) -> Any:
         """Skip the crashes threadcrash reports itself (threadcrash's ``_coexist``)."""
-        caller = sys._getframe(1).f_code.co_name
-        if _EXCEPTIONS_WRAPPERS.get(caller) in _claimed:
+        if _compat.EXCEPTIONS_WRAPPERS.get(_compat.caller_name(1)) in _claimed:
             return None
         return original(self, exc, **kwargs)
 
-    setattr(cls, "_emit_exception", _emit_exception)  # noqa: B010
+    setattr(cls, _compat.EXCEPTIONS_EMIT, _emit_exception)
     _patched = (cls, original, _emit_exception)
 
 
@@ -147,7 +137,7 @@ def _is_logging_bridge(handler: logging.Handler) -> bool:
 
 
 def _filter_logging_bridges() -> None:
-    import logging
+    import logging  # start-up: not at instrument(); by our first event structlog imported it
 
     logger: logging.Logger | None = logging.getLogger("threadcrash")
     while logger is not None:

@@ -1,7 +1,9 @@
 """The one place where threadcrash touches another project's private names; each has a probe test.
 
-``tests/test_compat.py`` (CPython's names the sources rely on) and ``tests/test_lazy.py`` probe
-them on every supported Python, so a release that moves one fails a test, not a user.
+``tests/test_compat.py`` (CPython's and OpenTelemetry's names) and ``tests/test_lazy.py``
+(``threading._SHUTTING_DOWN``) probe them on every supported Python, so a release that moves one
+fails a named test, not a user. OpenTelemetry is imported inside the functions that need it, a
+measured start-up choice (``benchmarks/bench_lazy.py``): ``instrument()`` imports none of it.
 
 - ``threading._SHUTTING_DOWN`` (CPython): once ``threading`` has shut down, a module that
   registers a threading exit callback at import (``concurrent.futures.thread``) refuses to be
@@ -16,6 +18,8 @@ import importlib
 import sys
 import threading
 from typing import Any
+
+# CPython
 
 THREAD_POOL = "concurrent.futures.thread"
 
@@ -50,7 +54,7 @@ def is_remote(exc: BaseException) -> bool:
 
 def pool_result_classes() -> tuple[type, type]:
     """``multiprocessing.pool``'s ``ApplyResult`` and ``MapResult`` (each has its own ``_set``)."""
-    from multiprocessing import pool
+    from multiprocessing import pool  # start-up: tens of ms (-X importtime), process source only
 
     return pool.ApplyResult, pool.MapResult
 
@@ -67,7 +71,7 @@ def pool_result_failed(result: Any, obj: Any) -> tuple[bool, Any]:
 
 def process_class() -> type:
     """``multiprocessing.process.BaseProcess``, whose ``_bootstrap`` runs in every child."""
-    from multiprocessing import process
+    from multiprocessing import process  # start-up: as above, for the process source only
 
     return process.BaseProcess
 
@@ -81,7 +85,7 @@ def asyncio_context(obj: object) -> Any:
     get_context = getattr(obj, "get_context", None)
     if get_context is not None:
         return get_context()
-    import asyncio
+    import asyncio  # start-up: tens of ms; called only once the program has imported asyncio
 
     return obj._context if isinstance(obj, asyncio.Handle) else None  # type: ignore[attr-defined]
 
@@ -101,3 +105,85 @@ def import_thread_pool() -> None:
         importlib.import_module(THREAD_POOL)
     finally:
         threading._SHUTTING_DOWN = True  # type: ignore[attr-defined]
+
+
+def running_thread(ident: int) -> Any:
+    """The ``Thread`` of ``ident`` in threading's own table (``threading._active``), or None.
+
+    Unlike ``current_thread()``, it never creates a dummy ``Thread`` in a dying thread.
+    """
+    return threading._active.get(ident)  # type: ignore[attr-defined]
+
+
+def caller_name(depth: int) -> str:
+    """The name of the function ``depth`` frames above the caller (``sys._getframe``)."""
+    return sys._getframe(depth + 1).f_code.co_name
+
+
+# OpenTelemetry API
+
+
+def span_key() -> str | None:
+    """The context key under which the API keeps the current span (``_SPAN_KEY``), or None.
+
+    Reading it directly skips ``get_current_span()``'s ABC isinstance check, which alone made a
+    thread start ~3% slower.
+    """
+    try:
+        from opentelemetry.trace.propagation import _SPAN_KEY  # start-up: see the docstring
+    except ImportError:  # pragma: no cover - an API without it: callers take the public path
+        return None
+    return _SPAN_KEY
+
+
+def is_proxy_meter_provider(provider: object) -> bool:
+    """Whether ``provider`` is the API's placeholder before one is set (``_ProxyMeterProvider``)."""
+    from opentelemetry.metrics._internal import _ProxyMeterProvider  # start-up: see above
+
+    return isinstance(provider, _ProxyMeterProvider)
+
+
+def is_proxy_logger_provider(provider: object) -> bool:
+    """Whether ``provider`` is the logs API's placeholder (``_internal.ProxyLoggerProvider``)."""
+    from opentelemetry._logs._internal import ProxyLoggerProvider  # start-up: see above
+
+    return isinstance(provider, ProxyLoggerProvider)
+
+
+# OpenTelemetry SDK
+
+
+def forget_aggregations(counter: Any) -> None:
+    """Drop the SDK's aggregations of ``counter`` (its fork internals); a no-op for others.
+
+    The API's proxy keeps the SDK instrument in ``_real_instrument``; the instrument's
+    ``_measurement_consumer`` keeps a storage per reader, and each storage its aggregations by
+    instrument in ``_instrument_view_instrument_matches``.
+    """
+    instrument = getattr(counter, "_real_instrument", None) or counter
+    consumer = getattr(instrument, "_measurement_consumer", None)
+    storages = getattr(consumer, "_reader_storages", None)
+    if not isinstance(storages, dict):
+        return
+    for storage in storages.values():
+        matches = getattr(storage, "_instrument_view_instrument_matches", None)
+        if isinstance(matches, dict):
+            matches.pop(instrument, None)
+
+
+# OpenTelemetry contrib instrumentations
+
+THREADING_CONTEXT = "_otel_context"
+"""Where ``opentelemetry-instrumentation-threading`` keeps, on a ``Thread``, its start's context."""
+
+EXCEPTIONS_MODULE = "opentelemetry.instrumentation.exceptions"
+EXCEPTIONS_INSTRUMENTOR = "UnhandledExceptionInstrumentor"
+EXCEPTIONS_EMIT = "_emit_exception"
+"""The instrumentor's method that emits its log record, called by each of its hook wrappers."""
+
+EXCEPTIONS_WRAPPERS = {
+    "_wrap_threading_excepthook": "thread",
+    "_wrap_sys_excepthook": "main",
+    "_wrap_asyncio_call_exception_handler": "asyncio",
+}
+"""The exceptions instrumentor's hook wrappers, by the threadcrash source that covers the hook."""

@@ -9,13 +9,14 @@ only ever rides on a call that is already happening.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
+
+from . import _fork
 
 MAX_FINGERPRINTS = 1024
 OVERALL = 10  # the overall bucket: this many times the per-fingerprint rate and burst
@@ -175,5 +176,4 @@ def _after_fork_in_child() -> None:
         gate._lock = threading.Lock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_fork.in_child(_after_fork_in_child)

@@ -9,13 +9,13 @@ out of the way as soon as they are done: the module keeps its own loader and spe
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
+from . import _fork
 from ._internal import record_internal_error
 
 _lock = threading.RLock()
@@ -113,5 +113,4 @@ def _after_fork_in_child() -> None:
 
 
 _FINDER = _Finder()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_fork.in_child(_after_fork_in_child)

@@ -11,12 +11,12 @@ shut down at exit, the providers are built synchronous, so the report is still e
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from . import _fork
 from ._gate import Summary
 from ._internal import record_internal_error
 from ._record import CrashRecord
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ._emit import Emitter
 
 _instances: weakref.WeakSet[LazyEmitter] = weakref.WeakSet()
-_fork_hook_registered = False
 _registry_lock = threading.Lock()
 
 
@@ -174,12 +173,9 @@ def threads_can_start() -> bool:
 
 def _track(sink: LazyEmitter) -> None:
     """A fork taken while another thread builds must not leave the child's lock held."""
-    global _fork_hook_registered
     with _registry_lock:
         _instances.add(sink)
-        if not _fork_hook_registered and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
-            _fork_hook_registered = True
+    _fork.in_child(_after_fork_in_child)
 
 
 def _after_fork_in_child() -> None:

@@ -69,7 +69,15 @@ def install(
             return
         sink = LazyEmitter(settings, tracer_provider, meter_provider, logger_provider)
         reporter = Reporter(settings, sink)
-        sources = [FACTORIES[name](reporter) for name in FACTORIES if name in settings.sources]
+
+        def service_name() -> str:
+            return _service_name(sink.providers(), settings)
+
+        sources = [
+            FACTORIES[name](reporter, service_name)
+            for name in FACTORIES
+            if name in settings.sources
+        ]
         for name in settings.sources & EXIT_STEPS.keys():
             add_exit_step(EXIT_STEPS[name])
         for source in sources:
@@ -80,6 +88,24 @@ def install(
         _current = Installation(settings, reporter, sources, parent_capture, sink)
         _coexist.install(settings.sources & set(FACTORIES))
         atexit.register(_at_exit)
+
+
+def _service_name(providers: list[Any], settings: _settings.Settings) -> str:
+    """``service.name`` of the first SDK provider's resource, else the environment's."""
+    for provider in providers:
+        resource = getattr(provider, "resource", None)
+        name = getattr(resource, "attributes", {}).get("service.name")
+        if isinstance(name, str) and name:
+            return name
+    # OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES: no SDK needed
+    name = settings.service_name or dict(settings.resource_attributes).get("service.name")
+    if name:
+        return name
+    # the SDK's default, only for the opt-in fatal source with no name set: a start-up choice
+    from opentelemetry.sdk.resources import Resource
+
+    name = Resource.create().attributes.get("service.name")
+    return name if isinstance(name, str) and name else "unknown_service"
 
 
 def uninstall() -> None:

@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from . import _compat
 from ._record import ParentSpan
 
 ATTRIBUTE = "_threadcrash_parent"
-_OTEL_THREADING_ATTRIBUTE = "_otel_context"  # set by opentelemetry-instrumentation-threading
 
 _get_current: Callable[[], Any] | None = None  # the API's context.get_current, once imported
 _span_key: str | None = None
@@ -28,22 +28,15 @@ def _resolve() -> Callable[[], Any] | None:
     global _get_current, _span_key
     if "opentelemetry.trace" not in sys.modules:
         return None
-    from opentelemetry import context as otel_context
+    from opentelemetry import context as otel_context  # start-up: see the docstring
 
-    try:
-        # The key under which the API keeps the current span. Reading it directly skips
-        # get_current_span()'s ABC isinstance check, which alone made a thread start ~3% slower.
-        from opentelemetry.trace.propagation import _SPAN_KEY
-    except ImportError:  # pragma: no cover - an API without it: the public path
-        _span_key = None
-    else:
-        _span_key = _SPAN_KEY
+    _span_key = _compat.span_key()
     _get_current = otel_context.get_current
     return _get_current
 
 
 def _current_span(get_current: Callable[[], Any]) -> Any:  # pragma: no cover - old API only
-    from opentelemetry import trace
+    from opentelemetry import trace  # start-up: the API is imported only once the program has
 
     return trace.get_current_span(get_current())
 
@@ -85,10 +78,10 @@ def parent_of(thread: threading.Thread | None) -> ParentSpan | None:
         return None
     context: Any = getattr(thread, ATTRIBUTE, None)
     if context is None:
-        otel_context = getattr(thread, _OTEL_THREADING_ATTRIBUTE, None)
+        otel_context = getattr(thread, _compat.THREADING_CONTEXT, None)
         if otel_context is None:
             return None
-        from opentelemetry import trace
+        from opentelemetry import trace  # start-up: the program has imported it (a context is set)
 
         context = trace.get_current_span(otel_context).get_span_context()
     if not context.is_valid:

@@ -10,7 +10,6 @@ threadcrash builds instead hand each span and log record, and the counter's expo
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
@@ -23,6 +22,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, SimpleLogRecordPro
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 
+from . import _fork
 from ._internal import emission_guard, record_internal_error
 
 LINGER = 0.05  # seconds a worker waits for more work before its thread ends
@@ -31,7 +31,6 @@ MAX_PENDING = 4096  # jobs kept while the collector is slow; the oldest go first
 Job = Callable[[], object]
 
 _workers: weakref.WeakSet[Worker] = weakref.WeakSet()
-_fork_hook_registered = False
 
 
 class Worker:
@@ -164,11 +163,8 @@ class DeferredLogRecordProcessor(LogRecordProcessor):
 
 
 def _track(worker: Worker) -> None:
-    global _fork_hook_registered
     _workers.add(worker)
-    if not _fork_hook_registered and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-        _fork_hook_registered = True
+    _fork.in_child(_after_fork_in_child)
 
 
 def _after_fork_in_child() -> None:

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.deploy.deploy_helpers import (
@@ -32,6 +33,7 @@ def _alerts() -> dict[str, dict[str, object]]:
     return {r["alert"]: r for g in rules["groups"] for r in g["rules"] if "alert" in r}
 
 
+@pytest.mark.slow
 def test_promtool_check_config() -> None:
     """`promtool check config` accepts prometheus.yml and the rule files it loads."""
     result = _promtool("check", "config", PROMETHEUS_CONFIG)
@@ -39,6 +41,7 @@ def test_promtool_check_config() -> None:
     assert "1 rule files found" in result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_check_rules() -> None:
     """`promtool check rules` accepts the alert rules."""
     result = _promtool("check", "rules", RULES_FILE)
@@ -46,6 +49,7 @@ def test_promtool_check_rules() -> None:
     assert f"SUCCESS: {len(_alerts())} rules found" in result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_test_rules() -> None:
     """The alert rules' unit tests (`promtool test rules`) pass."""
     result = _promtool("test", "rules", RULE_TESTS_FILE)
@@ -68,6 +72,7 @@ def _test_rules_with(tmp_path: Path, alert: str, expr: str) -> str:
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_rule_unit_tests_catch_a_rule_that_misses_the_first_crash(tmp_path: Path) -> None:
     """An 'any crash' rule written with increase() misses a first crash; the unit tests see it."""
     output = _test_rules_with(
@@ -87,6 +92,7 @@ def _new_group_rule(keys: str, selector: str = "") -> str:
     )
 
 
+@pytest.mark.slow
 def test_rule_unit_tests_catch_a_new_group_rule_keyed_on_the_error_type(tmp_path: Path) -> None:
     """A 'new group' keyed on error type x source x role misses a new bug of an old type."""
     keys = (
@@ -97,6 +103,7 @@ def test_rule_unit_tests_catch_a_new_group_rule_keyed_on_the_error_type(tmp_path
     assert "alertname: ThreadCrashNewGroup" in output
 
 
+@pytest.mark.slow
 def test_rule_unit_tests_catch_a_new_group_rule_that_counts_other(tmp_path: Path) -> None:
     """A 'new group' rule that forgets to leave out `other` fires when only `other` grows."""
     keys = "deployment_environment_name, service_name, threadcrash_fingerprint"

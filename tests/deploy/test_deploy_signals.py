@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 
 import threadcrash
-from tests.conftest import Otel
 from tests.deploy.deploy_helpers import (
     COLLECTOR_CONFIG,
     CRASHES,
@@ -19,6 +18,7 @@ from tests.deploy.deploy_helpers import (
     RESOURCE_LABELS,
     load_yaml,
 )
+from tests.otel import Otel
 
 
 def _crash_one_thread() -> None:

@@ -22,24 +22,29 @@ class Source(Protocol):
     def uninstall(self) -> None: ...
 
 
-SourceFactory = Callable[[Reporter], Source]
+SourceFactory = Callable[[Reporter, Callable[[], str]], Source]
+"""Builds a source from the reporter and the service's name (asked for only where needed)."""
 
 
-def _fatal(reporter: Reporter) -> Source:
-    """The opt-in ``fatal`` source, imported only when asked for."""
-    from ._fatal import FatalSource
+def _fatal(reporter: Reporter, service_name: Callable[[], str]) -> Source:
+    """The opt-in ``fatal`` source, imported only when asked for (a start-up choice)."""
+    from ._fatal import FatalSource  # opt-in: its imports would cost every other program
 
-    return FatalSource(reporter)
+    return FatalSource(reporter, service_name)
+
+
+def _hook(source: Callable[[Reporter], Source]) -> SourceFactory:
+    return lambda reporter, _service_name: source(reporter)
 
 
 FACTORIES: dict[str, SourceFactory] = {
-    "thread": ThreadingSource,
-    "main": MainSource,
-    "unraisable": UnraisableSource,
-    "asyncio": AsyncioWhenImported,
+    "thread": _hook(ThreadingSource),
+    "main": _hook(MainSource),
+    "unraisable": _hook(UnraisableSource),
+    "asyncio": _hook(AsyncioWhenImported),
     "fatal": _fatal,
-    "future": FutureSource,
-    "process": ProcessSource,
+    "future": _hook(FutureSource),
+    "process": _hook(ProcessSource),
 }
 
 EXIT_STEPS: dict[str, Callable[[], None]] = {"future": at_exit}

@@ -19,13 +19,14 @@ import re
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
 from typing import IO, Any
 
-from .. import _format
+from .. import _fork, _format
 from .._internal import record_internal_error
 from .._record import CrashRecord, Limits
 from .._reporter import Reporter
-from .._settings import ConfigurationWarning, Settings
+from .._settings import ConfigurationWarning
 
 fcntl: Any
 try:
@@ -50,29 +51,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_READ = 1 << 20
 
 _active: FatalSource | None = None
-_fork_hook_registered = False
 
 
 def default_directory() -> str:
     """``threadcrash`` under the temporary directory."""
     return os.path.join(tempfile.gettempdir(), "threadcrash")
-
-
-def service_name(providers: list[Any], settings: Settings | None = None) -> str:
-    """``service.name`` of the first SDK provider's resource, else the environment's."""
-    for provider in providers:
-        resource = getattr(provider, "resource", None)
-        name = getattr(resource, "attributes", {}).get("service.name")
-        if isinstance(name, str) and name:
-            return name
-    if settings is not None:  # OTEL_SERVICE_NAME, then OTEL_RESOURCE_ATTRIBUTES: no SDK needed
-        name = settings.service_name or dict(settings.resource_attributes).get("service.name")
-        if name:
-            return name
-    from opentelemetry.sdk.resources import Resource
-
-    name = Resource.create().attributes.get("service.name")
-    return name if isinstance(name, str) and name else "unknown_service"
 
 
 def file_key(service: str) -> str:
@@ -139,8 +122,10 @@ def _claim(path: str) -> tuple[str, int] | None:
 class FatalSource:
     """Opt-in: enables ``faulthandler`` into this process's crash file."""
 
-    def __init__(self, reporter: Reporter) -> None:
+    def __init__(self, reporter: Reporter, service_name: Callable[[], str]) -> None:
+        """``service_name`` names the crash files; the lifecycle knows it, asked at install."""
         self._reporter = reporter
+        self._service_name = service_name
         settings = reporter.settings
         self._directory = settings.crash_dir or default_directory()
         self._limits = reporter.limits
@@ -150,9 +135,9 @@ class FatalSource:
         self._was_enabled = False
 
     def install(self) -> None:
-        global _active, _fork_hook_registered
+        global _active
         try:
-            self._key = file_key(service_name(self._reporter.providers(), self._reporter.settings))
+            self._key = file_key(self._service_name())
             os.makedirs(self._directory, mode=0o700, exist_ok=True)
             self.report_leftovers()
             self._was_enabled = faulthandler.is_enabled()
@@ -170,9 +155,7 @@ class FatalSource:
             return
         _active = self
         atexit.register(self._at_exit)
-        if not _fork_hook_registered and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
-            _fork_hook_registered = True
+        _fork.in_child(_after_fork_in_child)
 
     def uninstall(self) -> None:
         global _active

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .. import _parent
+from .. import _compat, _parent
 from .._internal import record_internal_error
 from .._record import ThreadFacts
 from ._hook import InstalledHook
@@ -20,7 +20,7 @@ def thread_facts(thread: threading.Thread | None) -> ThreadFacts:
     ident = threading.get_ident()
     if thread is None:
         # threading's own table: current_thread() would create a dummy Thread in a dying thread
-        thread = threading._active.get(ident)  # type: ignore[attr-defined]
+        thread = _compat.running_thread(ident)
         if thread is None:
             return ThreadFacts(None, ident, threading.get_native_id())
     return ThreadFacts(
