@@ -23,7 +23,8 @@ __all__ = [
 
 def __getattr__(name: str) -> _Any:
     if name == "ThreadCrashInstrumentor":
-        from ._instrumentor import ThreadCrashInstrumentor
+        # resolved on first use: import threadcrash does not load OTel's instrumentor base
+        from ._instrumentor import ThreadCrashInstrumentor  # noqa: PLC0415
 
         return ThreadCrashInstrumentor
     raise AttributeError(f"module 'threadcrash' has no attribute {name!r}")

@@ -223,7 +223,7 @@ class _Build:
     def export_thread(self) -> Any:
         """The on-demand export thread all built providers share (made at first use)."""
         if self.worker is None:
-            from ._worker import Worker  # lazy: loads the SDK's logs and traces (start-up)
+            from ._worker import Worker  # lazy: loads the SDK's logs and traces (start-up)  # noqa: PLC0415
 
             self.worker = Worker()
         return self.worker
@@ -277,7 +277,7 @@ _SETTERS: dict[str, Callable[[Any], None]] = {
 
 def _resource(settings: Settings, synchronous: bool = False) -> Any:
     # lazy, here and below: only what a first crash builds is imported (measured start-up choice)
-    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
 
     attributes: dict[str, Any] = dict(settings.resource_attributes)
     if settings.service_name is not None:
@@ -285,7 +285,7 @@ def _resource(settings: Settings, synchronous: bool = False) -> Any:
     if not synchronous:
         return Resource.create(attributes)
     # Resource.create runs its detectors in a thread pool: what it gives, without the detectors
-    from opentelemetry.sdk.version import __version__ as sdk_version
+    from opentelemetry.sdk.version import __version__ as sdk_version  # noqa: PLC0415
 
     return Resource(
         {
@@ -299,8 +299,11 @@ def _resource(settings: Settings, synchronous: bool = False) -> Any:
 
 
 def _build_traces(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415
+
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
 
     exporters = _exporters(build, "traces", names)
     if not exporters:
@@ -310,15 +313,19 @@ def _build_traces(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
         if build.synchronous:
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         else:
-            from ._worker import DeferredSpanProcessor
+            # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+            from ._worker import DeferredSpanProcessor  # noqa: PLC0415
 
             provider.add_span_processor(DeferredSpanProcessor(exporter, build.export_thread()))
     return provider
 
 
 def _build_metrics(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk.metrics import MeterProvider  # noqa: PLC0415
+
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader  # noqa: PLC0415
 
     # an infinite interval: the reader starts no thread and exports when flushed, after each
     # report (in the export thread, or at once when synchronous)
@@ -335,11 +342,15 @@ def _build_metrics(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
 
 def _build_logs(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
     if build.synchronous:  # the SDK's logs module builds a resource (in a thread pool) at import
-        from ._compat import import_thread_pool
+        # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+        from ._compat import import_thread_pool  # noqa: PLC0415
 
         import_thread_pool()
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk._logs import LoggerProvider  # noqa: PLC0415
+
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor  # noqa: PLC0415
 
     exporters = _exporters(build, "logs", names)
     if not exporters:
@@ -349,7 +360,8 @@ def _build_logs(build: _Build, names: tuple[str, ...], resource: Any) -> Any:
         if build.synchronous:
             provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
         else:
-            from ._worker import DeferredLogRecordProcessor
+            # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+            from ._worker import DeferredLogRecordProcessor  # noqa: PLC0415
 
             worker = build.export_thread()
             provider.add_log_record_processor(DeferredLogRecordProcessor(exporter, worker))
@@ -393,20 +405,23 @@ def _exporters(build: _Build, signal: str, names: tuple[str, ...]) -> list[Any]:
 
 def _console_exporter(signal: str) -> Any:
     if signal == "traces":
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+        # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter  # noqa: PLC0415
 
         return ConsoleSpanExporter()
     if signal == "metrics":
-        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+        # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter  # noqa: PLC0415
 
         return ConsoleMetricExporter()
-    from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.sdk._logs.export import ConsoleLogRecordExporter  # noqa: PLC0415
 
     return ConsoleLogRecordExporter()
 
 
 def _entry_point_exporter(signal: str, name: str) -> Any:
-    from importlib.metadata import entry_points  # lazy: scanning metadata is slow, rarely asked
+    from importlib.metadata import entry_points  # lazy: scanning metadata is slow, rarely asked  # noqa: PLC0415
 
     for entry_point in entry_points(group=f"opentelemetry_{signal}_exporter"):
         if entry_point.name == name:
@@ -453,7 +468,8 @@ def _otlp_exporter(build: _Build, signal: str) -> Any:
     protocol, endpoint = otlp_endpoint(settings, signal)
     if protocol == "grpc":
         return _grpc_exporter(signal, export.endpoint, headers, timeout, compression)
-    from opentelemetry.exporter.otlp.proto.http import Compression
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415
 
     arguments: dict[str, Any] = {
         "endpoint": endpoint,
@@ -462,14 +478,17 @@ def _otlp_exporter(build: _Build, signal: str) -> Any:
         "compression": Compression(compression),
     }
     if signal == "traces":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # noqa: PLC0415
 
         return OTLPSpanExporter(**arguments)
     if signal == "metrics":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter  # noqa: PLC0415
 
         return OTLPMetricExporter(**arguments)
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    # start-up: only the SDK parts and exporters a signal asks for, at the first crash
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter  # noqa: PLC0415
 
     return OTLPLogExporter(**arguments)
 
@@ -478,7 +497,7 @@ def _grpc_exporter(
     signal: str, endpoint: str | None, headers: dict[str, str], timeout: float, compression: str
 ) -> Any:
     # optional (the grpc extra): imported only when gRPC is asked for
-    import grpc  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    import grpc  # type: ignore[import-untyped, import-not-found, unused-ignore]  # noqa: PLC0415
 
     arguments: dict[str, Any] = {"headers": headers or None, "timeout": timeout}
     if endpoint is not None:
@@ -488,18 +507,18 @@ def _grpc_exporter(
             grpc.Compression.Gzip if compression == "gzip" else grpc.Compression.Deflate
         )
     if signal == "traces":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found, unused-ignore]
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
             OTLPSpanExporter,
         )
 
         return OTLPSpanExporter(**arguments)
     if signal == "metrics":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (  # type: ignore[import-not-found, unused-ignore]
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
             OTLPMetricExporter,
         )
 
         return OTLPMetricExporter(**arguments)
-    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (  # type: ignore[import-not-found, unused-ignore]
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (  # type: ignore[import-not-found, unused-ignore]  # noqa: PLC0415
         OTLPLogExporter,
     )
 

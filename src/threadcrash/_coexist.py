@@ -105,7 +105,7 @@ def _is_structlog_bridge(processor: object) -> bool:
 
 def structlog_logger(default: Any) -> Any:
     """``default`` (our ``threadcrash`` logger), or one whose chain leaves the OTel bridge out."""
-    import structlog  # only called once the application's structlog is in use
+    import structlog  # only called once the application's structlog is in use  # noqa: PLC0415
 
     processors = structlog.get_config()["processors"]
     kept = [processor for processor in processors if not _is_structlog_bridge(processor)]
@@ -137,7 +137,7 @@ def _is_logging_bridge(handler: logging.Handler) -> bool:
 
 
 def _filter_logging_bridges() -> None:
-    import logging  # start-up: not at instrument(); by our first event structlog imported it
+    import logging  # start-up: not at instrument(); by our first event structlog imported it  # noqa: PLC0415
 
     logger: logging.Logger | None = logging.getLogger("threadcrash")
     while logger is not None:

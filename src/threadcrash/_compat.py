@@ -37,7 +37,8 @@ def running_threads() -> dict[int, Any]:
 
     Read instead of ``current_thread()``, which makes a dummy ``Thread`` in a dying thread.
     """
-    import threading
+    # start-up: the module named is imported only once the program has imported it
+    import threading  # noqa: PLC0415
 
     return threading._active  # type: ignore[attr-defined,no-any-return]
 
@@ -54,7 +55,7 @@ def is_remote(exc: BaseException) -> bool:
 
 def pool_result_classes() -> tuple[type, type]:
     """``multiprocessing.pool``'s ``ApplyResult`` and ``MapResult`` (each has its own ``_set``)."""
-    from multiprocessing import pool  # start-up: tens of ms (-X importtime), process source only
+    from multiprocessing import pool  # start-up: tens of ms (-X importtime), process source only  # noqa: PLC0415
 
     return pool.ApplyResult, pool.MapResult
 
@@ -71,7 +72,7 @@ def pool_result_failed(result: Any, obj: Any) -> tuple[bool, Any]:
 
 def process_class() -> type:
     """``multiprocessing.process.BaseProcess``, whose ``_bootstrap`` runs in every child."""
-    from multiprocessing import process  # start-up: as above, for the process source only
+    from multiprocessing import process  # start-up: as above, for the process source only  # noqa: PLC0415
 
     return process.BaseProcess
 
@@ -85,7 +86,7 @@ def asyncio_context(obj: object) -> Any:
     get_context = getattr(obj, "get_context", None)
     if get_context is not None:
         return get_context()
-    import asyncio  # start-up: tens of ms; called only once the program has imported asyncio
+    import asyncio  # start-up: tens of ms; called only once the program has imported asyncio  # noqa: PLC0415
 
     return obj._context if isinstance(obj, asyncio.Handle) else None  # type: ignore[attr-defined]
 
@@ -130,7 +131,7 @@ def span_key() -> str | None:
     thread start ~3% slower.
     """
     try:
-        from opentelemetry.trace.propagation import _SPAN_KEY  # start-up: see the docstring
+        from opentelemetry.trace.propagation import _SPAN_KEY  # start-up: see the docstring  # noqa: PLC0415
     except ImportError:  # pragma: no cover - an API without it: callers take the public path
         return None
     return _SPAN_KEY
@@ -138,14 +139,14 @@ def span_key() -> str | None:
 
 def is_proxy_meter_provider(provider: object) -> bool:
     """Whether ``provider`` is the API's placeholder before one is set (``_ProxyMeterProvider``)."""
-    from opentelemetry.metrics._internal import _ProxyMeterProvider  # start-up: see above
+    from opentelemetry.metrics._internal import _ProxyMeterProvider  # start-up: see above  # noqa: PLC0415
 
     return isinstance(provider, _ProxyMeterProvider)
 
 
 def is_proxy_logger_provider(provider: object) -> bool:
     """Whether ``provider`` is the logs API's placeholder (``_internal.ProxyLoggerProvider``)."""
-    from opentelemetry._logs._internal import ProxyLoggerProvider  # start-up: see above
+    from opentelemetry._logs._internal import ProxyLoggerProvider  # start-up: see above  # noqa: PLC0415
 
     return isinstance(provider, ProxyLoggerProvider)
 

@@ -44,7 +44,7 @@ class ReportFilter:
         redactor = self._redactor
         if redactor is None:
             # a measured start-up choice: the redaction module compiles its rules at import
-            from ._redact import Redactor
+            from ._redact import Redactor  # noqa: PLC0415
 
             redactor = self._redactor = Redactor(self._patterns, self._defaults)
         return redactor

@@ -134,7 +134,7 @@ def fingerprint(type_text: str, stack: list[Frame]) -> str:
         if key != keys[-1]:  # recursion depth must not change the group
             keys.append(key)
     data = "\0".join(keys).encode("utf-8", "backslashreplace")
-    import hashlib  # at the first crash: loading it costs more than the rest of start-up
+    import hashlib  # at the first crash: loading it costs more than the rest of start-up  # noqa: PLC0415
 
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 

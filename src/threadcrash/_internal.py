@@ -19,7 +19,7 @@ def record_internal_error(where: str, exc: BaseException) -> None:
         text = f"{type(exc).__qualname__} (traceback unavailable)"
     # a broken logging handler or listener must not turn our error into the host's
     with contextlib.suppress(BaseException):
-        import logging  # not at start-up: only our own errors use it
+        import logging  # not at start-up: only our own errors use it  # noqa: PLC0415
 
         logging.getLogger("threadcrash").debug("threadcrash internal error in %s:\n%s", where, text)
     for listener in list(_listeners):

@@ -73,8 +73,8 @@ class LazyEmitter:
 
     def _build(self) -> Emitter:
         # a measured start-up choice: these load the OpenTelemetry SDK, at the first crash only
-        from . import _autoconfig
-        from ._emit import Emitter
+        from . import _autoconfig  # noqa: PLC0415
+        from ._emit import Emitter  # noqa: PLC0415
 
         if self._providers is None:
             synchronous = self._exited or not threads_can_start()

@@ -102,7 +102,7 @@ def _service_name(providers: list[Any], settings: _settings.Settings) -> str:
     if name:
         return name
     # the SDK's default, only for the opt-in fatal source with no name set: a start-up choice
-    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.resources import Resource  # noqa: PLC0415
 
     name = Resource.create().attributes.get("service.name")
     return name if isinstance(name, str) and name else "unknown_service"

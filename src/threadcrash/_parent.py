@@ -28,7 +28,7 @@ def _resolve() -> Callable[[], Any] | None:
     global _get_current, _span_key
     if "opentelemetry.trace" not in sys.modules:
         return None
-    from opentelemetry import context as otel_context  # start-up: see the docstring
+    from opentelemetry import context as otel_context  # start-up: see the docstring  # noqa: PLC0415
 
     _span_key = _compat.span_key()
     _get_current = otel_context.get_current
@@ -36,7 +36,7 @@ def _resolve() -> Callable[[], Any] | None:
 
 
 def _current_span(get_current: Callable[[], Any]) -> Any:  # pragma: no cover - old API only
-    from opentelemetry import trace  # start-up: the API is imported only once the program has
+    from opentelemetry import trace  # start-up: the API is imported only once the program has  # noqa: PLC0415
 
     return trace.get_current_span(get_current())
 
@@ -81,7 +81,7 @@ def parent_of(thread: threading.Thread | None) -> ParentSpan | None:
         otel_context = getattr(thread, _compat.THREADING_CONTEXT, None)
         if otel_context is None:
             return None
-        from opentelemetry import trace  # start-up: the program has imported it (a context is set)
+        from opentelemetry import trace  # start-up: the program has imported it (a context is set)  # noqa: PLC0415
 
         context = trace.get_current_span(otel_context).get_span_context()
     if not context.is_valid:

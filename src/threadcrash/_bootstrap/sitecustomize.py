@@ -54,7 +54,8 @@ def _report_like_site() -> None:
 
 def _instrument() -> None:
     try:
-        import threadcrash
+        # imported only when the child process is really instrumented
+        import threadcrash  # noqa: PLC0415
     except ImportError as error:
         sys.stderr.write(
             f"threadcrash run: threadcrash cannot be imported by {sys.executable} ({error}); "

@@ -28,7 +28,7 @@ SourceFactory = Callable[[Reporter, Callable[[], str]], Source]
 
 def _fatal(reporter: Reporter, service_name: Callable[[], str]) -> Source:
     """The opt-in ``fatal`` source, imported only when asked for (a start-up choice)."""
-    from ._fatal import FatalSource  # opt-in: its imports would cost every other program
+    from ._fatal import FatalSource  # opt-in: its imports would cost every other program  # noqa: PLC0415
 
     return FatalSource(reporter, service_name)
 

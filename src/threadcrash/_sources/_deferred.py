@@ -28,7 +28,8 @@ class AsyncioWhenImported:
         _imports.when_imported("asyncio", self._start)
 
     def _start(self, module: ModuleType) -> None:
-        from ._asyncio import AsyncioSource
+        # start-up: the asyncio source loads when the program imports asyncio
+        from ._asyncio import AsyncioSource  # noqa: PLC0415
 
         with self._lock:
             if not self._active or self._source is not None:

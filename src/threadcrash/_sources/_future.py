@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
 
-from .. import _compat, _imports, _parent
+from .. import _compat, _fork, _imports, _parent
 from .._internal import record_internal_error
 from .._record import ParentSpan, ThreadFacts
 from .._reporter import Reporter
@@ -360,9 +359,6 @@ def _forget_inherited() -> None:
     _exited = False
 
 
-_fork_hook_registered = False
-
-
 def at_exit() -> None:
     """The lifecycle's exit step: failures still alive are reported before providers shut down."""
     try:
@@ -379,14 +375,12 @@ class FutureSource:
         self._capture_parent = reporter.settings.capture_parent
 
     def install(self) -> None:
-        global _source, _capture_parent, _exited, _fork_hook_registered
+        global _source, _capture_parent, _exited
         with _lock:
             _source = self
             _capture_parent = self._capture_parent
             _exited = False
-            if not _fork_hook_registered and hasattr(os, "register_at_fork"):
-                os.register_at_fork(after_in_child=_forget_inherited)
-                _fork_hook_registered = True
+        _fork.in_child(_forget_inherited)
         # a program that never imports concurrent.futures or multiprocessing.pool pays nothing
         _imports.when_imported("concurrent.futures._base", self._patch_futures)
         _imports.when_imported("multiprocessing.pool", self._patch_pools)

@@ -58,9 +58,11 @@ class ChildSetup:
 
 def _instrument_child(options: dict[str, Any]) -> None:
     try:
-        import threadcrash
+        # runs in a spawned child before the target: instruments it
+        import threadcrash  # noqa: PLC0415
 
-        from .._parse import import_callable
+        # runs in a spawned child before the target: instruments it
+        from .._parse import import_callable  # noqa: PLC0415
 
         before_emit = options.pop("before_emit", None)
         if before_emit is not None:
@@ -215,7 +217,7 @@ class ProcessSource:
     def at_child_end(self) -> None:
         """The child is about to end, perhaps by ``os._exit``: export what it reported."""
         try:
-            from .. import _lifecycle  # which imports the sources: looked up only here
+            from .. import _lifecycle  # which imports the sources: looked up only here  # noqa: PLC0415
 
             _lifecycle.finish()  # unretrieved futures, what storm control held back
             if self._reporter.last_pid == os.getpid():
