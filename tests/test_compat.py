@@ -7,6 +7,7 @@ import concurrent.futures as cf
 import contextvars
 import importlib
 import multiprocessing.pool
+import sys
 import threading
 import traceback
 from threading import get_ident
@@ -208,3 +209,18 @@ def test_the_exceptions_instrumentation_emits_through_its_wrappers() -> None:
     for wrapper in _compat.EXCEPTIONS_WRAPPERS:
         code = cls.__dict__[wrapper].__code__
         assert _compat.EXCEPTIONS_EMIT in code.co_names, wrapper
+
+
+def test_a_future_snapshot_hands_over_the_exception_where_python_has_one() -> None:
+    """From 3.15, asyncio reads a concurrent future's failure through _get_snapshot()."""
+    name = _compat.snapshot_method(cf.Future)
+    if sys.version_info < (3, 15):
+        assert name is None or name == "_get_snapshot"
+        if name is None:
+            return
+    assert name == "_get_snapshot"
+    future: cf.Future[int] = cf.Future()
+    error = KeyError("x")
+    future.set_exception(error)
+    done, cancelled, _result, exception = getattr(future, name)()
+    assert (done, cancelled, exception) == (True, False, error)

@@ -32,6 +32,16 @@ def future_state(future: Any) -> Any:
     return future._state
 
 
+SNAPSHOT = "_get_snapshot"
+"""``Future._get_snapshot()`` (3.15+): ``(done, cancelled, result, exception)`` in one lock
+acquisition; asyncio's ``wrap_future`` reads a failure through it, not ``exception()``."""
+
+
+def snapshot_method(future_class: type) -> str | None:
+    """The name of ``Future``'s snapshot method where this Python has one, else None."""
+    return SNAPSHOT if SNAPSHOT in vars(future_class) else None
+
+
 def running_threads() -> dict[int, Any]:
     """``threading``'s own table of its threads by ident (``threading._active``).
 

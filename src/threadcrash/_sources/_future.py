@@ -263,6 +263,17 @@ def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
     return exception
 
 
+def _wrap_snapshot(original: Callable[..., Any]) -> Callable[..., Any]:
+    def _get_snapshot(self: Any) -> Any:
+        snapshot = original(self)
+        exc = snapshot[3]
+        if exc is not None and getattr(self, FAILURE, None):
+            retrieved_by_exception(self, exc)  # as exception() does: asyncio reads it so
+        return snapshot
+
+    return _get_snapshot
+
+
 def _wrap_pool_set(original: Callable[..., None]) -> Callable[..., None]:
     def _set(self: Any, i: int, obj: Any) -> None:
         if _source is not None:
@@ -296,11 +307,15 @@ Target = tuple[type, str, Callable[[Any], Callable[..., Any]]]
 
 def _future_targets(base: ModuleType) -> list[Target]:
     """``concurrent.futures._base.Future``'s methods, once the program imports it."""
-    return [
+    targets: list[Target] = [
         (base.Future, "__init__", _wrap_future_init),
         (base.Future, "set_exception", _wrap_set_exception),
         (base.Future, "exception", _wrap_exception),
     ]
+    snapshot = _compat.snapshot_method(base.Future)
+    if snapshot is not None:
+        targets.append((base.Future, snapshot, _wrap_snapshot))
+    return targets
 
 
 def _pool_targets(pool: ModuleType) -> list[Target]:
