@@ -9,6 +9,7 @@ still have printed the original traceback.
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,10 @@ def test_a_thread_whose_name_is_not_a_string(
     tmp_path: Path, name: str, expected: str | None
 ) -> None:
     """A name that is an int, bytes, or a raising property: each of two crashes is counted."""
+    if expected is not None and sys.version_info >= (3, 14):
+        # threading names the OS thread from 3.14: set_name() raises TypeError in the new thread
+        # before start() is told it started, so start() never returns, with or without us
+        pytest.skip("CPython 3.14+ cannot start a thread whose name is not a str")
     summary, stderr, code = run_kind(
         tmp_path,
         f"""
