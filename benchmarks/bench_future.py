@@ -78,7 +78,10 @@ def _cpython_methods() -> Iterator[None]:
     """CPython's own ``Future`` and pool-result methods, for the length of a plain round."""
     ours = {key: vars(key[0])[key[1]] for key in _future._patched}
     for (cls, name), (_, original) in _future._patched.items():
-        setattr(cls, name, original)
+        if original is _future._ABSENT:  # a method or attribute threadcrash adds (__del__)
+            delattr(cls, name)
+        else:
+            setattr(cls, name, original)
     try:
         yield
     finally:

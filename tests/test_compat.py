@@ -130,6 +130,24 @@ def test_the_current_span_is_under_the_apis_span_key() -> None:
     assert otel_context.get_current().get(key) is None
 
 
+def test_the_context_reader_reads_the_apis_own_context_variable() -> None:
+    """The API keeps its context in a ``ContextVar`` whose ``get`` is ``get_current()``.
+
+    It is ``_RUNTIME_CONTEXT._current_context``, read in one C call at every ``submit()``.
+    """
+    read = _compat.context_reader()
+    assert getattr(read, "__self__", None) is getattr(
+        otel_context._RUNTIME_CONTEXT, "_current_context", None
+    )
+    span = trace.NonRecordingSpan(
+        trace.SpanContext(1, 2, is_remote=False, trace_flags=trace.TraceFlags(1))
+    )
+    with trace.use_span(span):
+        assert read() is otel_context.get_current()
+        assert trace.get_current_span(read()) is span
+    assert trace.get_current_span(read()) is not span
+
+
 def test_the_apis_placeholder_providers_are_recognised() -> None:
     """The API's placeholder meter and logger providers are still the classes we look for."""
     from opentelemetry._logs import _internal as logs_internal

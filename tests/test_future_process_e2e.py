@@ -8,6 +8,7 @@ futures.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,36 @@ def test_unretrieved_futures_one_report_each_and_the_kept_one_at_exit(
     assert len(logs) == 2
     assert all(log["severity_number"] == ERROR for log in logs)
     assert total == 2
+
+
+FORKED = """
+import concurrent.futures as cf, os
+
+KEPT = cf.Future()
+KEPT.set_exception(ValueError("kept across fork"))  # unread, alive at fork and at exit
+pid = os.fork()
+if pid == 0:
+    own = cf.Future()
+    own.set_exception(ValueError("the child's own"))
+    del own
+    raise SystemExit(0)  # a normal exit: the child's exit steps run
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0
+print("done", flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_failure_alive_at_fork_is_reported_by_the_parent_only(tmp_path: Path) -> None:
+    """A forked child reports its own lost failures, never those it inherited from its parent."""
+    with OtlpReceiver() as receiver:
+        result = run_child(tmp_path, FORKED, receiver, mode="on")
+        spans = spans_of(receiver, "future")
+        points = receiver.metric_points("threadcrash.crashes")
+    assert result.returncode == 0, result.stderr
+    assert sorted(message(span) for span in spans) == ["kept across fork", "the child's own"]
+    latest = {point["resource"]["service.instance.id"]: point["value"] for point in points}
+    assert sorted(latest.values()) == [1, 1]  # one crash counted by each process
 
 
 def test_a_process_pool_failure_carries_the_remote_traceback(tmp_path: Path) -> None:

@@ -358,8 +358,80 @@ def test_uninstrument_puts_the_methods_back() -> None:
     before = {name: vars(cf.Future)[name] for name in ("__init__", "exception", "set_exception")}
     threadcrash.instrument(structlog=False)
     assert vars(cf.Future)["set_exception"] is not before["set_exception"]
+    assert "__del__" in vars(cf.Future)
+    assert "__del__" in vars(multiprocessing.pool.ApplyResult)
     threadcrash.uninstrument()
     assert {name: vars(cf.Future)[name] for name in before} == before
+    assert "__del__" not in vars(cf.Future)
+    assert "__del__" not in vars(multiprocessing.pool.ApplyResult)
+
+
+def test_a_reader_that_strips_the_traceback_is_not_reported(
+    pool: cf.ThreadPoolExecutor, otel: Otel
+) -> None:
+    """Code that reads result() and keeps the exception without its traceback lost nothing."""
+    future = pool.submit(boom)
+    settle(future)
+    try:
+        future.result()
+    except ValueError as error:
+        kept = error.with_traceback(None)
+    del future
+    gc.collect()
+    assert str(kept) == "nobody looked"
+    assert reports(otel) == []
+    assert otel.total() == 0
+
+
+def test_a_future_made_before_instrument_is_reported(otel: Otel) -> None:
+    """A future created before instrument() that then fails unread is reported, no parent."""
+    future: cf.Future[int] = cf.Future()
+    threadcrash.instrument(**otel.providers)
+    future.set_exception(KeyError("made early"))
+    del future
+    gc.collect()
+    (attributes,) = reports(otel)
+    assert attributes["exception.type"] == "KeyError"
+    (span,) = otel.spans()
+    assert span.parent is None
+
+
+def test_set_exception_with_a_non_exception_behaves_as_without_threadcrash(otel: Otel) -> None:
+    """A future given something that is not an exception stores it as CPython does, unreported."""
+    threadcrash.instrument(**otel.providers)
+    future: cf.Future[int] = cf.Future()
+    future.set_exception("not an exception")  # type: ignore[arg-type]
+    stored: object = future.exception()
+    assert stored == "not an exception"
+    del future
+    gc.collect()
+    assert otel.spans() == []
+
+
+def test_a_second_set_exception_is_refused_and_the_first_failure_reported(otel: Otel) -> None:
+    """set_exception() on a failed future raises as in CPython; the first failure is reported."""
+    threadcrash.instrument(**otel.providers)
+    future: cf.Future[int] = cf.Future()
+    future.set_exception(KeyError("first"))
+    with pytest.raises(cf.InvalidStateError):
+        future.set_exception(ValueError("second"))
+    del future
+    gc.collect()
+    (attributes,) = reports(otel)
+    assert attributes["exception.type"] == "KeyError"
+
+
+def test_a_cancelled_future_given_an_exception_is_not_reported(otel: Otel) -> None:
+    """set_exception() on a cancelled future raises as in CPython, and nothing is reported."""
+    threadcrash.instrument(**otel.providers)
+    future: cf.Future[int] = cf.Future()
+    assert future.cancel()
+    with pytest.raises(cf.InvalidStateError):
+        future.set_exception(ValueError("too late"))
+    del future
+    gc.collect()
+    assert otel.spans() == []
+    assert _future.drain() == 0
 
 
 def test_the_source_can_be_turned_off(otel: Otel) -> None:

@@ -14,6 +14,7 @@ measured start-up choice (``benchmarks/bench_lazy.py``): ``instrument()`` import
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import sys
 import threading
@@ -145,6 +146,21 @@ def span_key() -> str | None:
     except ImportError:  # pragma: no cover - an API without it: callers take the public path
         return None
     return _SPAN_KEY
+
+
+def context_reader() -> Any:
+    """A callable that returns the current OpenTelemetry ``Context``, as cheaply as it can.
+
+    With the default runtime context that is the ``get`` of the API's ``ContextVar``
+    (``_RUNTIME_CONTEXT._current_context``), a C call: it keeps the parent capture at
+    ``submit()`` within its cost budget. Any other runtime context: the public ``get_current``.
+    """
+    from opentelemetry import context  # start-up: the program has imported it  # noqa: PLC0415
+
+    var = getattr(getattr(context, "_RUNTIME_CONTEXT", None), "_current_context", None)
+    if isinstance(var, contextvars.ContextVar):
+        return var.get
+    return context.get_current  # pragma: no cover - a runtime context of one's own
 
 
 def is_proxy_meter_provider(provider: object) -> bool:

@@ -106,6 +106,22 @@ def current_span_context() -> Any:
     return context if context.is_valid else None
 
 
+def parent_in(otel_context: Any) -> ParentSpan | None:
+    """The span current in an OpenTelemetry ``Context`` taken earlier, as a record's parent."""
+    if (_get_current or _resolve()) is None:
+        return None
+    if _span_key is not None:
+        span = otel_context.get(_span_key)
+    else:  # pragma: no cover - old API only
+        from opentelemetry import trace  # start-up: the API is imported (see _resolve)  # noqa: PLC0415
+
+        span = trace.get_current_span(otel_context)
+    if span is None:
+        return None
+    context = span.get_span_context()
+    return to_parent(context) if context.is_valid else None
+
+
 def to_parent(context: Any) -> ParentSpan:
     """A span context as the plain integers of a record's parent."""
     return ParentSpan(

@@ -2,25 +2,35 @@
 
 A future that finished with an exception and is garbage-collected without anyone calling
 ``result()`` or ``exception()`` (``get()`` for a pool result) lost that exception. The wrapper
-of ``set_exception`` runs on the thread that ran the task: it notes that thread and hangs a
-small :class:`Failure` on the future *before* the future is marked finished, so before any
-``result()`` can raise the exception. ``result()`` is not wrapped: the failure notes where the
-exception's traceback stood, and at collection ``result()``'s frame above that point says the
-exception was read. The failure holds the exception, as the future does, and dies with the
-future: its ``__del__`` reports the exception if nobody retrieved it. Nothing global holds it,
-so a future in a reference cycle is still collected; only the ids of the unclaimed failures
-are kept, and at exit, if there are any, the garbage collector's list of objects finds them.
-The failing path is hot (a task that raises and whose caller reads the exception): it does
-the least it can, the report the rest.
+of ``set_exception`` runs on the thread that ran the task: it hangs the failure on the future,
+with that thread and where the exception's traceback stood, *before* the future is marked
+finished, so before anyone can read the exception. The future's own ``__del__`` (threadcrash
+gives ``Future`` one) reports the exception unless it was retrieved. Nothing global holds a
+future or an exception, so a future in a reference cycle is still collected; at exit, if any task
+failed during the run, the garbage collector's list of objects finds the futures whose failure
+is still unclaimed.
 
-The parent span is the one current when the future was created, which is at ``submit()`` for
-every executor built on ``Future``: ``Future.__init__`` reads it as cheaply as ``Thread.start``.
+The failing path is hot (a task that raises and whose caller reads the exception), so it does
+the least it can and leaves the rest to the report; its statements were counted one by one
+(``benchmarks/bench_future.py`` has the ratios). ``result()`` is not wrapped: it raises the
+exception, and a raise puts a new head on the exception's traceback; a traceback that is no
+longer the one the task handed over means somebody raised the exception again, as ``result()``
+does. ``exception()`` is wrapped and claims the failure.
+
+Two attributes on the future, with class-level defaults of None (so a future made before
+threadcrash reads as one without): ``_threadcrash``, the OpenTelemetry context current when the
+future was made, at ``submit()`` (read in one C call), and ``_threadcrash_failure``, a plain
+tuple ``(context, worker, traceback at hand-over, exception)``. The worker is ``(thread,
+epoch)``: the ``Thread`` that ran ``set_exception`` (a ``(name, ident, native_id)`` tuple for
+a thread ``threading`` does not know, or :data:`NO_THREAD`), and the process's epoch, new in a
+forked child, whose inherited failures are the parent's to report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -31,10 +41,23 @@ from .._internal import record_internal_error
 from .._record import ParentSpan, ThreadFacts
 from .._reporter import Reporter
 
-FAILURE = "_threadcrash_failure"
-PARENT = "_threadcrash_parent"
+# on a future (set in __init__, so that they are read as plain attributes: a class-level
+# default would keep CPython from specializing the reads and writes)
+CONTEXT = "_threadcrash"  # the OpenTelemetry context when it was made
+WORKER = "_threadcrash_worker"  # once failed, the thread that raised; None until, or once claimed
+HANDED_OVER = "_threadcrash_tb"  # once failed: the exception's traceback at the hand-over
+EXCEPTION = "_threadcrash_exc"  # once failed: the exception, as the future holds it
 ORIGIN = "_threadcrash_origin"  # on the exception: where it was raised, as plain data
 NO_THREAD = (None, None, None)  # another process's task, or a multiprocessing.pool result
+
+
+class Failure(NamedTuple):
+    """A failure taken off its future by a claim."""
+
+    context: Any
+    worker: Any
+    handed_over: Any
+    exception: BaseException
 
 
 class Origin(NamedTuple):
@@ -46,123 +69,128 @@ class Origin(NamedTuple):
 
 _lock = threading.Lock()
 _source: FutureSource | None = None
-_capture_parent = False
 _exited = False
-_alive: dict[int, bool] = {}  # the ids of the failures not yet claimed (result() claims none)
-_current_span_context = _parent.current_span_context
-_RESULT_CODE: Any = None  # CPython's own Future.result's code, once concurrent.futures is imported
+_failed = False  # a task failed in this process (since the fork): exit looks for failures
+_epoch = object()  # this process's, new in a forked child
 
 _get_ident = threading.get_ident
 _get_native_id = threading.get_native_id
 _threads = _compat.running_threads()
+_here = threading.local()  # .worker: (this thread, _epoch), as a failure notes it; once
 
 
-class Failure:
-    """One failed future's exception and facts, until it is claimed: retrieved or reported."""
-
-    __slots__ = ("context", "exc", "tb", "worker")
-
-    def __init__(self, exc: BaseException, context: Any, *, here: bool = True) -> None:
-        self.exc: BaseException | None = exc
-        self.tb = exc.__traceback__  # where the exception was when the task handed it over
-        self.context = context  # the span context current at submit, or None
-        # the thread that raised (this one, for an executor's task), or its facts as a tuple
-        if not here or (exc.__cause__ is not None and _compat.is_remote(exc)):
-            self.worker: Any = NO_THREAD  # a process pool's: the worker's traceback is in __cause__
-        else:
-            ident = _get_ident()
-            self.worker = _threads.get(ident) or (None, ident, _get_native_id())
-        _alive[id(self)] = True  # its own key until claimed: take(), or __del__
-
-    def take(self) -> BaseException | None:
-        """The exception, once: retrieval, the report at collection and at exit race for it.
-
-        Popping its key is the claim (atomic, also without the GIL); no lock, so the garbage
-        collector running another failure's ``__del__`` in the middle of it is harmless.
-        """
-        if _alive.pop(id(self), None) is None:
-            return None
-        exc, self.exc = self.exc, None
-        return exc
-
-    def read_by_result(self, exc: BaseException) -> bool:
-        """Whether ``Future.result()`` raised ``exc`` since the task handed it over.
-
-        Every raise puts its frames on top of the traceback, so ``result()``'s frame lies
-        between the traceback's head and where it was at ``set_exception`` (a task that
-        re-raised another future's exception has that ``result()`` below, not between).
-        Reading this here, at the report, costs ``result()`` nothing: it is not wrapped.
-        """
-        tb, handed_over = exc.__traceback__, self.tb
-        while tb is not None and tb is not handed_over:
-            if tb.tb_frame.f_code is _RESULT_CODE:
-                return True
-            tb = tb.tb_next
-        return False
-
-    @property
-    def thread(self) -> ThreadFacts:
-        """The thread that ran ``set_exception``, as plain data."""
-        worker = self.worker
-        if isinstance(worker, tuple):
-            return ThreadFacts(*worker)
-        return ThreadFacts(worker.name, worker.ident, worker.native_id)
-
-    @property
-    def parent(self) -> ParentSpan | None:
-        """The span current at submit, as plain integers."""
-        return None if self.context is None else _parent.to_parent(self.context)
-
-    def report(self) -> bool:
-        """Report the exception unless it was claimed or read; let go of what it holds."""
-        exc = self.take()
-        if exc is None:
-            return False
-        read = self.read_by_result(exc)
-        thread = None if read else self.thread
-        self.worker = self.tb = None
-        source = _source
-        if thread is None or source is None:
-            return False
-        source.report(exc, thread, self.parent)
-        return True
-
-    def __del__(self) -> None:
-        # report(), inlined: a failure read by result() comes here, on the hot failing path
-        exc = self.exc
-        if exc is None:
-            return  # claimed by exception() or get(), or reported already
-        try:
-            if _alive.pop(id(self), None) is None or _exited:
-                return
-            tb, handed_over = exc.__traceback__, self.tb
-            while tb is not None and tb is not handed_over:
-                if tb.tb_frame.f_code is _RESULT_CODE:
-                    return  # read_by_result()
-                tb = tb.tb_next
-            source = _source
-            if source is not None:
-                source.report(exc, self.thread, self.parent)
-        except Exception as error:
-            record_internal_error("future finalizer", error)
+def _no_context() -> None:
+    return None
 
 
-def watch(future: Any, exc: object) -> Failure | None:
-    """Hang a failure on ``future`` unless one is there already; return it if it is new."""
-    if _source is None or not isinstance(exc, BaseException):
+def _context_once_imported() -> Any:
+    """None until the program has imported the OpenTelemetry API: no span can be current."""
+    global _read_context
+    if "opentelemetry.trace" not in sys.modules:
         return None
-    if getattr(future, FAILURE, None) is not None:
-        return None  # a second set_exception, which the future itself refuses
-    failure = Failure(exc, getattr(future, PARENT, None), here=False)
-    setattr(future, FAILURE, failure)
-    return failure
+    try:
+        reader = _compat.context_reader()
+        context = reader()
+    except Exception as error:
+        record_internal_error("future parent", error)
+        return None
+    if _read_context is _context_once_imported:  # not turned off meanwhile
+        _read_context = reader
+    return context
+
+
+# the OpenTelemetry context current now: what Future.__init__ keeps for the parent span
+_read_context: Callable[[], Any] = _no_context
+
+
+def _this_worker() -> tuple[Any, object]:
+    """The current thread as a failure notes it: its ``Thread`` (or its facts), and the epoch.
+
+    Looked up on the first failure on each thread, which also tells exit to look for failures.
+    """
+    global _failed
+    ident = _get_ident()
+    worker = _here.worker = (_threads.get(ident) or (None, ident, _get_native_id()), _epoch)
+    _failed = True
+    return worker
+
+
+def thread_of(failure: Failure) -> ThreadFacts:
+    """The thread that raised, as plain data; none for another process's task.
+
+    A process pool's ``set_exception`` runs on its management thread, but the exception
+    was raised in a worker process, whose traceback CPython chains in ``__cause__``.
+    """
+    worker = failure.worker[0]
+    if worker is NO_THREAD or _compat.is_remote(failure.exception):
+        return ThreadFacts(*NO_THREAD)
+    if isinstance(worker, tuple):
+        return ThreadFacts(*worker)
+    return ThreadFacts(worker.name, worker.ident, worker.native_id)
+
+
+def parent_of(failure: Failure) -> ParentSpan | None:
+    """The span current when the future was made (at submit), as plain integers."""
+    context = failure.context
+    return None if context is None else _parent.parent_in(context)
+
+
+def claim(future: Any) -> Failure | None:
+    """The failure on ``future``, once: retrieval and the report at exit race for it."""
+    if getattr(future, WORKER, None) is None:
+        return None
+    held = vars(future)
+    worker = held.pop(WORKER, None)  # one dict operation: the claim
+    if worker is None:
+        return None
+    held[WORKER] = None
+    return Failure(held.get(CONTEXT), worker, held.pop(HANDED_OVER), held.pop(EXCEPTION))
+
+
+def _report(failure: Failure) -> bool:
+    """Report a failure nobody retrieved, unless its exception was raised again (read)."""
+    exc = failure.exception
+    source = _source
+    if (
+        exc.__traceback__ is not failure.handed_over
+        or failure.worker[1] is not _epoch
+        or source is None
+    ):
+        return False
+    source.report(exc, thread_of(failure), parent_of(failure))
+    return True
+
+
+def _report_dying(future: Any) -> None:
+    """Report the failure of a future being collected (nobody else holds it: no claim)."""
+    try:
+        _report(
+            Failure(
+                getattr(future, CONTEXT, None),  # absent on a future made before threadcrash
+                future._threadcrash_worker,
+                future._threadcrash_tb,
+                future._threadcrash_exc,
+            )
+        )
+    except Exception as error:
+        record_internal_error("future finalizer", error)
+
+
+def watch(future: Any, exc: object, worker: Any = NO_THREAD) -> None:
+    """Hang a failure on ``future`` unless one is there already (its first failure counts)."""
+    global _failed
+    if _source is None or not isinstance(exc, BaseException):
+        return
+    if getattr(future, WORKER, None) is None:
+        setattr(future, HANDED_OVER, exc.__traceback__)
+        setattr(future, EXCEPTION, exc)
+        setattr(future, WORKER, (worker, _epoch))  # last: a worker says the failure is whole
+        _failed = True
 
 
 def retrieved(future: Any) -> None:
     """Someone has the exception of ``future`` in hand: it is not lost."""
-    failure = getattr(future, FAILURE, None)
-    if failure is not None:
-        failure.take()
+    claim(future)
 
 
 def retrieved_by_exception(future: Any, exc: BaseException) -> None:
@@ -171,11 +199,10 @@ def retrieved_by_exception(future: Any, exc: BaseException) -> None:
     asyncio's ``wrap_future`` (``run_in_executor``) copies a failure with ``exception()``;
     if nobody awaits it, asyncio reports it and names the executor's thread from this.
     """
-    failure = getattr(future, FAILURE, None)
-    if failure is not None and failure.take() is not None:
+    failure = claim(future)
+    if failure is not None:
         with contextlib.suppress(Exception):  # an exception that refuses attributes
-            vars(exc)[ORIGIN] = Origin(failure.thread, failure.parent)
-        failure.worker = failure.tb = None
+            vars(exc)[ORIGIN] = Origin(thread_of(failure), parent_of(failure))
 
 
 def origin_of(exc: BaseException) -> Origin | None:
@@ -198,20 +225,14 @@ def hide_own_frame(exc: BaseException, code: object) -> None:
 
 
 # the wrappers: each gets the original it wraps as a closure variable (a cell is the cheapest
-# lookup on the hot path of submit() and result())
+# lookup on the hot paths of submit() and of a failing task)
 
 
 def _wrap_future_init(original: Callable[..., None]) -> Callable[..., None]:
     def __init__(self: Any) -> None:  # Future() takes no arguments: the cheapest call
         original(self)
-        if _capture_parent:
-            try:
-                context = _current_span_context()
-            except Exception:
-                return
-            if context is not None:
-                # an attribute, not __dict__[...]: touching __dict__ would build the dict
-                self._threadcrash_parent = context
+        self._threadcrash = _read_context()
+        self._threadcrash_worker = None
 
     return __init__
 
@@ -219,35 +240,58 @@ def _wrap_future_init(original: Callable[..., None]) -> Callable[..., None]:
 def _wrap_init(original: Callable[..., None]) -> Callable[..., None]:
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        if _capture_parent:
-            try:
-                context = _current_span_context()
-            except Exception:
-                return
-            if context is not None:
-                # an attribute, not __dict__[...]: touching __dict__ would build the dict
-                self._threadcrash_parent = context
+        self._threadcrash = _read_context()
+        self._threadcrash_worker = None
 
     return __init__
 
 
+def _wrap_del(original: Callable[[Any], None] | None) -> Callable[[Any], None]:
+    def __del__(self: Any) -> None:
+        try:  # failed, and its traceback is still the handed-over one: nobody raised it again
+            if (
+                self._threadcrash_worker is not None
+                and self._threadcrash_exc.__traceback__ is self._threadcrash_tb
+                and not _exited
+            ):
+                _report_dying(self)
+        except AttributeError:  # made before threadcrash wrapped __init__
+            pass
+
+    if original is None:
+        return __del__
+
+    def chained(self: Any) -> None:
+        __del__(self)
+        original(self)
+
+    return chained
+
+
 def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
     def set_exception(self: Any, exception: Any) -> None:
-        failure = None
-        if _source is not None and isinstance(exception, BaseException):
-            try:
-                if getattr(self, FAILURE, None) is None:  # else a second set_exception: refused
-                    failure = Failure(exception, getattr(self, PARENT, None))
-                    self._threadcrash_failure = failure
-            except Exception as error:
-                record_internal_error("future set_exception", error)
+        try:
+            earlier = self._threadcrash_worker
+            handed_over = exception.__traceback__
+        except AttributeError:  # made before threadcrash, or not an exception (stored as such)
+            earlier = getattr(self, WORKER, None)
+            if not isinstance(exception, BaseException):
+                earlier = True
+            handed_over = getattr(exception, "__traceback__", None)
+        if earlier is not None:  # a second call (which the future refuses), or no exception
+            original(self, exception)
+            return
+        self._threadcrash_tb = handed_over
+        self._threadcrash_exc = exception
+        try:
+            self._threadcrash_worker = _here.worker
+        except AttributeError:  # the first failure on this thread
+            self._threadcrash_worker = _this_worker()
         try:
             original(self, exception)
-        except BaseException:
-            if failure is not None:  # already finished or cancelled: not this failure
-                self._threadcrash_failure = None
-                failure.take()
-            del failure, self
+        except BaseException:  # already finished or cancelled: not this failure
+            claim(self)
+            del self
             raise
 
     return set_exception
@@ -256,7 +300,7 @@ def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
 def _wrap_exception(original: Callable[..., Any]) -> Callable[..., Any]:
     def exception(self: Any, timeout: float | None = None) -> Any:
         exc = original(self, timeout)
-        if exc is not None and getattr(self, FAILURE, None):
+        if exc is not None:
             retrieved_by_exception(self, exc)
         return exc
 
@@ -267,7 +311,7 @@ def _wrap_snapshot(original: Callable[..., Any]) -> Callable[..., Any]:
     def _get_snapshot(self: Any) -> Any:
         snapshot = original(self)
         exc = snapshot[3]
-        if exc is not None and getattr(self, FAILURE, None):
+        if exc is not None:
             retrieved_by_exception(self, exc)  # as exception() does: asyncio reads it so
         return snapshot
 
@@ -293,7 +337,7 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, timeout)
         except BaseException as exc:
-            if getattr(self, FAILURE, None) and self.ready():
+            if self.ready():
                 retrieved(self)
             hide_own_frame(exc, get.__code__)
             del exc
@@ -302,13 +346,14 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
     return get
 
 
-Target = tuple[type, str, Callable[[Any], Callable[..., Any]]]
+Target = tuple[type, str, Callable[[Any], Any]]  # the wrap gets the original (or None)
 
 
 def _future_targets(base: ModuleType) -> list[Target]:
     """``concurrent.futures._base.Future``'s methods, once the program imports it."""
     targets: list[Target] = [
         (base.Future, "__init__", _wrap_future_init),
+        (base.Future, "__del__", _wrap_del),
         (base.Future, "set_exception", _wrap_set_exception),
         (base.Future, "exception", _wrap_exception),
     ]
@@ -322,47 +367,63 @@ def _pool_targets(pool: ModuleType) -> list[Target]:
     """``multiprocessing.pool``'s result classes (each has its own ``_set``), once imported."""
     return [
         (pool.ApplyResult, "__init__", _wrap_init),
+        (pool.ApplyResult, "__del__", _wrap_del),
         (pool.ApplyResult, "get", _wrap_pool_get),
         (pool.ApplyResult, "_set", _wrap_pool_set),
         (pool.MapResult, "_set", _wrap_pool_set),
     ]
 
 
-# (class, name) -> (our wrapper, the original); an entry stays while ours is in the chain
-_patched: dict[tuple[type, str], tuple[Callable[..., Any], Any]] = {}
+_ABSENT = object()
+# (class, name) -> (ours, the original or _ABSENT); an entry stays while ours is in the chain
+_patched: dict[tuple[type, str], tuple[Any, Any]] = {}
 
 
 def _patch(targets: list[Target]) -> None:
     for cls, name, wrap in targets:
         if (cls, name) in _patched:
             continue  # ours is still in the chain (perhaps wrapped by someone since)
-        original = vars(cls)[name]
-        wrapper = wrap(original)
-        wrapper.__qualname__ = getattr(original, "__qualname__", name)
-        wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-        setattr(cls, name, wrapper)
-        _patched[cls, name] = (wrapper, original)
+        original = vars(cls).get(name, _ABSENT)  # absent: a method or default we add
+        ours = wrap(None if original is _ABSENT else original)
+        if callable(ours):
+            ours.__qualname__ = f"{cls.__qualname__}.{name}"
+            if original is not _ABSENT:
+                ours.__wrapped__ = original
+        setattr(cls, name, ours)
+        _patched[cls, name] = (ours, original)
 
 
 def _restore_all() -> None:
-    for (cls, name), (wrapper, original) in list(_patched.items()):
-        if vars(cls).get(name) is wrapper:
-            setattr(cls, name, original)
+    for (cls, name), (ours, original) in list(_patched.items()):
+        if vars(cls).get(name, _ABSENT) is ours:
+            if original is _ABSENT:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, original)
             del _patched[cls, name]
         # else: wrapped by someone since; ours stays in the chain, inert
 
 
-def _unclaimed() -> list[Failure]:
-    """The failures alive and not yet claimed; walks the heap, so only when there are some."""
-    if not _alive:
+def _unclaimed() -> list[Any]:
+    """The futures alive with a failure not yet claimed; walks the heap, only if there are some."""
+    if not _failed:
         return []
-    return [obj for obj in gc.get_objects() if type(obj) is Failure and id(obj) in _alive]
+    owners = tuple({cls for cls, name in _patched if name == "__del__"})
+    return [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, owners) and getattr(obj, WORKER, None) is not None
+    ]
 
 
 def drain() -> int:
     """Report the failures still alive and unretrieved (at exit); return how many."""
     global _exited
-    reported = sum(failure.report() for failure in _unclaimed())
+    reported = 0
+    for future in _unclaimed():
+        failure = claim(future)
+        if failure is not None:
+            reported += _report(failure)
     _exited = True
     return reported
 
@@ -370,7 +431,10 @@ def drain() -> int:
 def _forget_inherited() -> None:
     """In a forked child: the failures alive in the parent are the parent's to report."""
     global _exited
-    _alive.clear()  # their keys gone, nothing can claim them here
+    global _failed, _epoch, _here
+    _failed = False
+    _epoch = object()
+    _here = threading.local()
     _exited = False
 
 
@@ -390,10 +454,10 @@ class FutureSource:
         self._capture_parent = reporter.settings.capture_parent
 
     def install(self) -> None:
-        global _source, _capture_parent, _exited
+        global _source, _read_context, _exited
         with _lock:
             _source = self
-            _capture_parent = self._capture_parent
+            _read_context = _context_once_imported if self._capture_parent else _no_context
             _exited = False
         _fork.in_child(_forget_inherited)
         # a program that never imports concurrent.futures or multiprocessing.pool pays nothing
@@ -401,13 +465,8 @@ class FutureSource:
         _imports.when_imported("multiprocessing.pool", self._patch_pools)
 
     def _patch_futures(self, module: ModuleType) -> None:
-        global _RESULT_CODE
         with _lock:
             if _source is self:
-                result = module.Future.result
-                while hasattr(result, "__wrapped__"):  # another library's wrapper: CPython's code
-                    result = result.__wrapped__
-                _RESULT_CODE = result.__code__
                 _patch(_future_targets(module))
 
     def _patch_pools(self, module: ModuleType) -> None:
@@ -416,14 +475,14 @@ class FutureSource:
                 _patch(_pool_targets(module))
 
     def uninstall(self) -> None:
-        global _source, _capture_parent
+        global _source, _read_context
         _imports.forget("concurrent.futures._base", self._patch_futures)
         _imports.forget("multiprocessing.pool", self._patch_pools)
         with _lock:
             if _source is not self:
                 return
             _source = None
-            _capture_parent = False
+            _read_context = _no_context
             _restore_all()
 
     def report(self, exc: BaseException, thread: ThreadFacts, parent: ParentSpan | None) -> None:
