@@ -319,6 +319,26 @@ def test_run_in_executor_awaited_is_not_reported(pool: cf.ThreadPoolExecutor, ot
     assert otel.total() == 0
 
 
+@pytest.mark.skipif(
+    not hasattr(cf, "InterpreterPoolExecutor"), reason="InterpreterPoolExecutor is new in 3.14"
+)
+def test_an_interpreter_pool_failure_nobody_reads_is_reported(otel: Otel) -> None:
+    """A task that raised in a subinterpreter and was never read is reported, once, by worker."""
+    threadcrash.instrument(**otel.providers)
+    with cf.InterpreterPoolExecutor(max_workers=1, thread_name_prefix="interp") as executor:
+        lost = executor.submit(boom)
+        read = executor.submit(boom)
+        cf.wait([lost, read], timeout=30)
+        assert raised(read.result) == "ValueError"
+        del lost, read
+    gc.collect()
+    (attributes,) = reports(otel)
+    assert attributes["exception.type"] == "ValueError"
+    assert attributes["exception.message"] == "nobody looked"
+    assert attributes["thread.name"] == "interp_0"
+    assert otel.total() == 1
+
+
 def test_a_future_failed_by_hand_is_reported() -> None:
     """Any executor built on Future is covered: set_exception() called by your own code."""
     recorded: list[str] = []
