@@ -319,13 +319,14 @@ def test_run_in_executor_awaited_is_not_reported(pool: cf.ThreadPoolExecutor, ot
     assert otel.total() == 0
 
 
-@pytest.mark.skipif(
-    not hasattr(cf, "InterpreterPoolExecutor"), reason="InterpreterPoolExecutor is new in 3.14"
-)
+INTERPRETER_POOL: Any = getattr(cf, "InterpreterPoolExecutor", None)  # 3.14+
+
+
+@pytest.mark.skipif(INTERPRETER_POOL is None, reason="InterpreterPoolExecutor is new in 3.14")
 def test_an_interpreter_pool_failure_nobody_reads_is_reported(otel: Otel) -> None:
     """A task that raised in a subinterpreter and was never read is reported, once, by worker."""
     threadcrash.instrument(**otel.providers)
-    with cf.InterpreterPoolExecutor(max_workers=1, thread_name_prefix="interp") as executor:
+    with INTERPRETER_POOL(max_workers=1, thread_name_prefix="interp") as executor:
         lost = executor.submit(boom)
         read = executor.submit(boom)
         cf.wait([lost, read], timeout=30)
