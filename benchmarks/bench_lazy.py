@@ -20,12 +20,12 @@ Printed: milliseconds per case, the start-up ratio to the yardstick, and the exi
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
+
+from tests.collectors import StalledCollector, refused_endpoint
 
 YARDSTICK = "import opentelemetry.trace\n"
 THREADCRASH = "import threadcrash\nthreadcrash.instrument()\n"
@@ -86,46 +86,6 @@ def exit_time(mode: str, endpoint: str) -> float:
     return ended - float(done.stdout.strip().splitlines()[-1])
 
 
-def refused_endpoint() -> str:
-    """A port nothing listens on: bound, then closed."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-class Stalled:
-    """Accepts connections and never answers."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(0.1)
-        self.accepted: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                self.accepted.append(self.listener.accept()[0])
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        for connection in self.accepted:
-            connection.close()
-        self.listener.close()
-
-
 def _compile_package() -> None:
     """Byte-compile threadcrash first, as an installed package is.
 
@@ -160,7 +120,7 @@ def main() -> None:
     for name, value in medians.items():
         print(f"{name:>28}: {value * 1e3:7.1f} ms  ({value / yardstick:.2f} x)")
 
-    stalled = Stalled()
+    stalled = StalledCollector()
     try:
         exits: dict[str, list[float]] = {
             "imported, not instrumented": [],

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests import helpers
+from tests.collectors import StalledCollector, refused_endpoint
 from threadcrash import _run
 
 from .otlp_receiver import OtlpReceiver
@@ -64,47 +63,6 @@ def run(
 
 def last_json(output: str) -> Any:
     return json.loads(output.strip().splitlines()[-1])
-
-
-def refused_endpoint() -> str:
-    """A port nothing listens on: bound, then closed."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-class StalledCollector:
-    """Accepts connections and never answers; counts what it accepted."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(0.1)
-        self.accepted: list[socket.socket] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-
-    def _accept(self) -> None:
-        deadline = time.monotonic() + 120
-        while not self.stop.is_set() and time.monotonic() < deadline:
-            try:
-                self.accepted.append(self.listener.accept()[0])
-            except OSError:
-                continue
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(5)
-        for connection in self.accepted:
-            connection.close()
-        self.listener.close()
 
 
 @pytest.fixture
