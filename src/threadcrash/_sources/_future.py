@@ -12,18 +12,17 @@ is still unclaimed.
 
 The failing path is hot (a task that raises and whose caller reads the exception), so it does
 the least it can and leaves the rest to the report; its statements were counted one by one
-(``benchmarks/bench_future.py`` has the ratios). ``result()`` is not wrapped: it raises the
+(``benchmarks/bench_future_instructions.py``). ``result()`` is not wrapped: it raises the
 exception, and a raise puts a new head on the exception's traceback; a traceback that is no
 longer the one the task handed over means somebody raised the exception again, as ``result()``
 does. ``exception()`` is wrapped and claims the failure.
 
-Two attributes on the future, with class-level defaults of None (so a future made before
-threadcrash reads as one without): ``_threadcrash``, the OpenTelemetry context current when the
-future was made, at ``submit()`` (read in one C call), and ``_threadcrash_failure``, a plain
-tuple ``(context, worker, traceback at hand-over, exception)``. The worker is ``(thread,
-epoch)``: the ``Thread`` that ran ``set_exception`` (a ``(name, ident, native_id)`` tuple for
-a thread ``threading`` does not know, or :data:`NO_THREAD`), and the process's epoch, new in a
-forked child, whose inherited failures are the parent's to report.
+``Future.__init__`` keeps, on the future, the OpenTelemetry context current when it was made
+(at ``submit()``; read in one C call) and a worker of None; ``set_exception`` sets the worker,
+the exception and its traceback. The worker is ``(thread, epoch)``: the ``Thread`` that ran
+``set_exception`` (a ``(name, ident, native_id)`` tuple for a thread ``threading`` does not
+know, or :data:`NO_THREAD`), and the process's epoch, new in a forked child, whose inherited
+failures are the parent's to report. A future made before threadcrash has none of these.
 """
 
 from __future__ import annotations
