@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import sys
 import threading
 from types import SimpleNamespace
@@ -74,6 +75,7 @@ def test_a_hook_called_for_another_thread_names_that_thread(otel: Otel) -> None:
     (log,) = otel.logs()
     assert log.attributes["thread.name"] == "worker-7"
     assert log.attributes["thread.id"] == worker.ident
+    assert log.attributes["threadcrash.thread.native_id"] == worker.native_id
     assert received == [args]
 
 
@@ -118,3 +120,58 @@ def test_a_hook_called_with_an_incomplete_args_object_passes_it_on(
     assert otel.logs() == []
     assert [where for where, _ in internal_errors.seen] == ["threading.excepthook"]
     assert "thread" in internal_errors.seen[0][1]
+
+
+def test_a_hook_called_for_a_thread_threading_does_not_know_names_the_running_thread(
+    otel: Otel,
+) -> None:
+    """From a ``_thread`` thread, a hand call with thread=None reports that thread's own ids."""
+    threadcrash.instrument(**otel.providers)
+    seen: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def low_level() -> None:
+        try:
+            seen.append((threading.get_ident(), threading.get_native_id()))
+            error = ValueError("from a _thread thread")
+            threading.excepthook(threading.ExceptHookArgs([ValueError, error, None, None]))
+        finally:
+            done.set()
+
+    _thread.start_new_thread(low_level, ())
+    assert done.wait(30)
+    (log,) = otel.logs()
+    [(ident, native_id)] = seen
+    assert "thread.name" not in log.attributes
+    assert log.attributes["thread.id"] == ident
+    assert log.attributes["threadcrash.thread.native_id"] == native_id
+
+
+class Opaque(threading.Thread):
+    """A thread whose ids cannot be read: one is not an int, the other raises."""
+
+    seen: tuple[int, int] | None = None
+
+    def run(self) -> None:
+        Opaque.seen = (threading.get_ident(), threading.get_native_id())
+        raise ValueError("opaque thread")
+
+    @property
+    def ident(self) -> Any:
+        return "not-an-int"
+
+    @property
+    def native_id(self) -> Any:
+        raise RuntimeError("no native id")
+
+
+def test_a_thread_whose_ids_cannot_be_read_gets_the_running_threads_ids(otel: Otel) -> None:
+    """An ident that is not an int and a native id that raises: the crashing thread's own ids."""
+    threadcrash.instrument(**otel.providers)
+    crash_in(Opaque(name="opaque"))
+    (log,) = otel.logs()
+    assert Opaque.seen is not None
+    ident, native_id = Opaque.seen
+    assert log.attributes["thread.name"] == "opaque"
+    assert log.attributes["thread.id"] == ident
+    assert log.attributes["threadcrash.thread.native_id"] == native_id
