@@ -175,3 +175,16 @@ def test_a_thread_whose_ids_cannot_be_read_gets_the_running_threads_ids(otel: Ot
     assert log.attributes["thread.name"] == "opaque"
     assert log.attributes["thread.id"] == ident
     assert log.attributes["threadcrash.thread.native_id"] == native_id
+
+
+def test_a_previous_hook_of_none_falls_back_to_cpythons_own(
+    otel: Otel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With threading.excepthook set to None before us, CPython's default hook still prints."""
+    threading.excepthook = None  # type: ignore[assignment]  # as a careless teardown leaves it
+    threadcrash.instrument(**otel.providers)
+    crash_in(Odd(name="orphan"))
+    assert len(otel.logs()) == 1
+    err = capsys.readouterr().err
+    assert "Exception in thread orphan" in err
+    assert "ValueError: odd thread" in err
