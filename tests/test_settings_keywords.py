@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from threadcrash import ConfigurationWarning, _settings
@@ -42,6 +44,7 @@ def test_a_warning_names_the_default_as_the_readme_words_it() -> None:
     with pytest.warns(ConfigurationWarning) as caught:
         _settings.load({}, {"OTEL_TRACES_EXPORTER": "c*nsole!"})
     (warning,) = caught
+    assert "OTEL_TRACES_EXPORTER='c*nsole!': 'c*nsole!' is not a name;" in str(warning.message)
     assert str(warning.message).endswith(
         "using the default (otlp when an OTLP endpoint for traces is set, else none)"
     )
@@ -51,3 +54,11 @@ def test_asking_for_an_unknown_signal_names_it() -> None:
     """Settings.export("trace") (a typo for traces) fails with the name it was given."""
     with pytest.raises(KeyError, match="trace"):
         _settings.load({}, {}).export("trace")
+
+
+def test_a_blank_variable_is_the_same_as_an_unset_one() -> None:
+    """THREADCRASH_RATE_LIMIT="  " gives the default, without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        blank = _settings.load({}, {"THREADCRASH_RATE_LIMIT": "  ", "OTEL_TRACES_EXPORTER": ""})
+    assert blank == _settings.load({}, {})
