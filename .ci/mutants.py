@@ -65,6 +65,8 @@ def changed_lines(mutant: str) -> tuple[str, str]:
 
 def matching(equivalents: list[Equivalent], mutant: str) -> Equivalent | None:
     """The reviewed entry that describes this survivor, if any."""
+    if all(entry.module != module_of(mutant) for entry in equivalents):
+        return None  # no need to ask mutmut for the change (a second per survivor)
     original, changed = changed_lines(mutant)
     for entry in equivalents:
         if entry.module == module_of(mutant) and (entry.original, entry.mutant) == (
