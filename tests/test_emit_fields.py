@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from typing import Any
+
+import pytest
 
 import threadcrash
 from tests.helpers import run_thread
@@ -57,3 +61,56 @@ def test_a_source_without_its_own_event_name_is_a_crash_event(
     [event] = captured_structlog
     assert event["event"] == "crash"
     assert event["threadcrash.source"] == "process"
+
+
+def test_the_signals_name_threadcrash_and_its_version_as_their_scope(otel: Otel) -> None:
+    """Span and log record come from the instrumentation scope "threadcrash", at our version."""
+    threadcrash.instrument(**otel.providers)
+    run_thread(crash)
+    [span] = otel.spans()
+    [log_data] = otel.logs_exporter.get_finished_logs()
+    expected = ("threadcrash", threadcrash.__version__)
+    assert span.instrumentation_scope is not None
+    assert (span.instrumentation_scope.name, span.instrumentation_scope.version) == expected
+    scope = log_data.instrumentation_scope
+    assert scope is not None
+    assert (scope.name, scope.version) == expected
+
+
+def test_a_fatal_crash_is_a_critical_structlog_event(
+    otel: Otel, captured_structlog: list[dict[str, Any]]
+) -> None:
+    """A crash that ends the process is told as "fatal crash" at critical level."""
+    emitter = Emitter(_settings.load({}, {}), **otel.providers)
+    record = dataclasses.replace(
+        build_record(
+            MemoryError,
+            MemoryError(),
+            None,
+            source="fatal",
+            thread=ThreadFacts("MainThread", 1, 2),
+            limits=Limits(4096, 16384),
+        ),
+        fatal=True,
+    )
+    emitter.emit(record, record)
+    [event] = captured_structlog
+    assert (event["event"], event["_level"]) == ("fatal crash", "critical")
+
+
+def test_structlog_is_imported_when_asked_for_and_not_yet_loaded(
+    otel: Otel, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """structlog=True in a program that never imported structlog: imported, and the crash told."""
+    monkeypatch.delitem(sys.modules, "structlog")
+    emitter = Emitter(_settings.load({"structlog": True}, {}), **otel.providers)
+    record = build_record(
+        ValueError,
+        ValueError("worker failed"),
+        None,
+        source="thread",
+        thread=ThreadFacts("worker", 1, 2),
+        limits=Limits(4096, 16384),
+    )
+    emitter.emit(record, record)
+    assert "thread crashed" in capsys.readouterr().out
