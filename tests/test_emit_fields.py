@@ -114,3 +114,33 @@ def test_structlog_is_imported_when_asked_for_and_not_yet_loaded(
     )
     emitter.emit(record, record)
     assert "thread crashed" in capsys.readouterr().out
+
+
+def test_the_counters_have_their_unit_description_and_scope(otel: Otel) -> None:
+    """Both counters are in {crash}, described, and come from the "threadcrash" meter."""
+    threadcrash.instrument(burst=1, rate_limit=0.001, chain=False, **otel.providers)
+    for _ in range(2):
+        run_thread(crash)  # the second is held back: both counters have a point
+    data = otel.reader.get_metrics_data()
+    assert data is not None
+    found = {
+        metric.name: (metric.unit, metric.description, scope.scope.name, scope.scope.version)
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+    }
+    version = threadcrash.__version__
+    assert found == {
+        "threadcrash.crashes": (
+            "{crash}",
+            "Uncaught exceptions reported by threadcrash",
+            "threadcrash",
+            version,
+        ),
+        "threadcrash.suppressed": (
+            "{crash}",
+            "Crashes counted but not logged or traced (storm control, before_emit)",
+            "threadcrash",
+            version,
+        ),
+    }
