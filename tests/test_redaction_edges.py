@@ -125,3 +125,65 @@ def test_a_private_key_in_a_message_that_starts_with_a_file_name_goes_whole() ->
     key = "-----BEGIN EC PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END EC PRIVATE KEY-----"
     out = redact(f'File "/etc/app/key.pem" is not a valid key: {key}\nuse another one')
     assert out == f'File "/etc/app/key.pem" is not a valid key: {R}\nuse another one'
+
+
+FRAMES = (
+    '  File "/app/service/handlers/orders.py", line 120, in handle_order_request\n'
+    "    result = process(order)\n"
+    '  File "/app/service/handlers/payments.py", line 44, in charge_card_for_order\n'
+    "    gateway.charge(card, amount)\n"
+)
+
+
+def chained_trace(order: int) -> str:
+    return (
+        "Traceback (most recent call last):\n"
+        + FRAMES
+        + "KeyError: 'card'\n"
+        + "\nThe above exception was the direct cause of the following exception:\n\n"
+        + "Traceback (most recent call last):\n"
+        + FRAMES
+        + f"ValueError: card declined for order {order}\n"
+    )
+
+
+def counting_redactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts the default rules are run on from now on (the cache starts empty)."""
+    texts: list[str] = []
+    real = _redact._redact_text
+
+    def counted(text: str) -> str:
+        texts.append(text)
+        return real(text)
+
+    monkeypatch.setattr(_redact, "_redact_text", counted)
+    monkeypatch.setattr(_redact, "_cache", {})
+    return texts
+
+
+def test_a_frame_seen_in_one_crash_is_not_redacted_again_in_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each frame of a stack trace is kept on its own: the next crash redacts only what is new."""
+    texts = counting_redactions(monkeypatch)
+    first = redact(chained_trace(12))
+    assert first == chained_trace(12)
+    texts.clear()
+    assert redact(chained_trace(13)) == chained_trace(13)
+    # the header is too short to keep; the frames and the text between the chained
+    # exceptions were kept from the first crash
+    assert texts == [
+        "Traceback (most recent call last):\n",
+        "ValueError: card declined for order 13\n",
+    ]
+
+
+def test_texts_from_64_to_1024_characters_are_redacted_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message of 64 to 1024 characters seen again is not redacted again; others are."""
+    texts = counting_redactions(monkeypatch)
+    for length in (63, 64, 1024, 1025):
+        message = "x" * length
+        assert redact(message) == redact(message) == message
+    assert [len(text) for text in texts] == [63, 63, 64, 1024, 1025, 1025]
