@@ -187,3 +187,40 @@ def test_texts_from_64_to_1024_characters_are_redacted_once(
         message = "x" * length
         assert redact(message) == redact(message) == message
     assert [len(text) for text in texts] == [63, 63, 64, 1024, 1025, 1025]
+
+
+def test_a_message_that_starts_with_a_file_name_is_cut_at_its_first_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``File "..."`` opening a message is read as a frame line: it is kept apart from the rest."""
+    texts = counting_redactions(monkeypatch)
+    first = 'File "/etc/app.yaml" is shadowed by File "/etc/app.local.yaml"\n'
+    assert redact(first + "using the defaults") == first + "using the defaults"
+    assert texts == [first, "using the defaults"]
+
+
+def test_the_frames_inside_an_exception_group_are_kept_apart_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a group's stack trace (lines under ``|``), frames seen before are not redacted again."""
+    texts = counting_redactions(monkeypatch)
+
+    def group_trace(job: int) -> str:
+        return (
+            "  + Exception Group Traceback (most recent call last):\n"
+            '  |   File "/app/service/runner.py", line 31, in run_all_the_jobs\n'
+            '  |     raise ExceptionGroup("jobs failed", errors)\n'
+            "  | ExceptionGroup: jobs failed (1 sub-exception)\n"
+            "  +-+---------------- 1 ----------------\n"
+            "    | Traceback (most recent call last):\n"
+            '    |   File "/app/service/jobs.py", line 9, in run_one_job_of_the_batch\n'
+            '    |     raise ValueError(f"job {n} failed")\n'
+            f"    | ValueError: job {job} failed\n"
+            "    +------------------------------------\n"
+        )
+
+    assert redact(group_trace(12)) == group_trace(12)
+    texts.clear()
+    assert redact(group_trace(13)) == group_trace(13)
+    assert texts
+    assert not [text for text in texts if 'File "' in text]
