@@ -151,3 +151,18 @@ def test_a_group_that_cannot_be_rendered_is_its_type_and_message() -> None:
         stacktrace_of(group)
         == f"{__name__}.{Unreadable.__qualname__}: jobs failed (1 sub-exception)\n"
     )
+
+
+def test_an_exception_of_a_script_is_named_without_main() -> None:
+    """A class defined in the script run as __main__ is printed as CPython prints it: Boom."""
+    boom = type("Boom", (Exception,), {"__module__": "__main__"})
+    assert stacktrace_of(caught(_raise, boom("it broke"))).endswith("\nBoom: it broke\n")
+
+
+def test_an_exception_without_a_message_is_its_type_alone() -> None:
+    """``raise KeyError()`` ends its stack trace with ``KeyError``, without a colon."""
+    assert stacktrace_of(caught(_raise, KeyError())).endswith("\nKeyError\n")
+
+
+def _raise(error: BaseException) -> None:
+    raise error
