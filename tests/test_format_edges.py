@@ -166,3 +166,18 @@ def test_an_exception_without_a_message_is_its_type_alone() -> None:
 
 def _raise(error: BaseException) -> None:
     raise error
+
+
+class Worker:
+    def run(self) -> None:
+        raise ValueError("in a method")
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="code objects know their qualname from 3.11")
+def test_a_crash_in_a_method_names_the_class_too() -> None:
+    """code.function.name of a crash in a method is ``Worker.run``, not ``run``."""
+    error = caught(Worker().run)
+    record = build_record(
+        ValueError, error, error.__traceback__, source="thread", thread=THREAD, limits=LIMITS
+    )
+    assert record.code_function == "Worker.run"
