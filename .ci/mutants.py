@@ -65,6 +65,8 @@ def changed_lines(mutant: str) -> tuple[str, str]:
 
 def matching(equivalents: list[Equivalent], mutant: str) -> Equivalent | None:
     """The reviewed entry that describes this survivor, if any."""
+    if all(entry.module != module_of(mutant) for entry in equivalents):
+        return None  # no need to ask mutmut for the change (a second per survivor)
     original, changed = changed_lines(mutant)
     for entry in equivalents:
         if entry.module == module_of(mutant) and (entry.original, entry.mutant) == (
@@ -105,16 +107,20 @@ def report(statuses: dict[str, str]) -> bool:
             tally[module]["equivalent"] += 1
             judged.append((mutant, entry))
         else:
-            tally[module]["survived"] += 1
+            # "no tests": no test of the tier reaches the line; it counts as a survivor
+            tally[module]["no tests" if status == "no tests" else "survived"] += 1
             survivors.append(f"{mutant} ({status})")
     all_met = True
-    print(f"\n{'module':<34} {'killed':>7} {'survived':>9} {'equivalent':>11} {'score':>7}")
+    print(
+        f"\n{'module':<34} {'killed':>7} {'survived':>9} {'no tests':>9} {'equivalent':>11}"
+        f" {'score':>7}"
+    )
     for module, counts in sorted(tally.items()):
-        counted = counts["killed"] + counts["survived"]
+        counted = counts["killed"] + counts["survived"] + counts["no tests"]
         score = counts["killed"] / counted if counted else 1.0
         all_met &= score >= TARGET
         print(
-            f"{module:<34} {counts['killed']:>7} {counts['survived']:>9} "
+            f"{module:<34} {counts['killed']:>7} {counts['survived']:>9} {counts['no tests']:>9} "
             f"{counts['equivalent']:>11} {score:>7.1%}"
         )
     if judged:

@@ -235,6 +235,12 @@ def test_a_misspelled_keyword_is_a_type_error() -> None:
     assert threadcrash._lifecycle.current() is None
 
 
+def test_an_option_the_settings_do_not_know_is_a_type_error() -> None:
+    """A keyword with no row in the settings table is refused, not silently dropped."""
+    with pytest.raises(TypeError, match="rate_limt"):
+        _settings.load({"rate_limt": 0}, {})
+
+
 def test_sources_all_means_every_known_source() -> None:
     """THREADCRASH_SOURCES=all turns on every source, the opt-in ones included."""
     settings = _settings.load({}, {"THREADCRASH_SOURCES": "all"})

@@ -170,9 +170,7 @@ def parse_patterns(text: str) -> tuple[re.Pattern[str], ...]:
         except ValueError:
             pass
         else:
-            if not isinstance(loaded, list):
-                raise BadValue("expected a regular expression or a JSON list of them")
-            candidates = loaded
+            candidates = loaded  # text that starts with "[" and is JSON is a list
     try:
         return compile_patterns(candidates)
     except (TypeError, re.error) as error:

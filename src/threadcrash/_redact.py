@@ -33,9 +33,6 @@ class Redactor:
         self._defaults = defaults
         self._patterns = [(pattern, _replacer(pattern)) for pattern in patterns]
 
-    def __bool__(self) -> bool:
-        return self._defaults or bool(self._patterns)
-
     def __call__(self, text: str) -> str:
         if self._defaults:
             text = _apply_defaults(text)
@@ -71,7 +68,8 @@ _cache: dict[str, str] = {}
 
 
 def _apply_defaults(text: str) -> str:
-    if 'File "' not in text:
+    # a private key spans lines: cut into pieces, its header and its body would part
+    if 'File "' not in text or "-----BEGIN" in text:
         return _redact_piece(text)
     parts: list[str] = []
     pending: list[str] = []  # lines outside frames, redacted together (a message may span lines)
