@@ -10,10 +10,13 @@ Debian root of ``.ci/debian-root`` holds for 3.14 and 3.15).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -68,6 +71,29 @@ def _failed(junit: Path) -> set[str]:
     return failed
 
 
+def _run_suite(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run a suite in a session of its own, its output in files, within ``SUITE_TIMEOUT``.
+
+    A suite leaves helpers behind (a forkserver, a resource tracker) that would hold an output
+    pipe open after the suite ended; files are not waited on, and the session is ended after.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, text=True, env=env, cwd=cwd, start_new_session=True
+        )
+        try:
+            returncode = process.wait(timeout=SUITE_TIMEOUT)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, returncode, out.read(), err.read())
+
+
 def _regrtest(
     tmp_path: Path,
     tag: str,
@@ -83,16 +109,7 @@ def _regrtest(
     if receiver is not None:
         command = [sys.executable, "-m", "threadcrash", "run", "--", *command]
         env.update(receiver.env(OTEL_SERVICE_NAME=f"cpython-{tag}"))
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=SUITE_TIMEOUT,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    return result, _failed(junit)
+    return _run_suite(command, env, tmp_path), _failed(junit)
 
 
 def _passes_as_without_threadcrash(
@@ -122,15 +139,7 @@ def _excepthook_tests(receiver: OtlpReceiver | None) -> subprocess.CompletedProc
         command.append("--without")
     else:
         env.update(receiver.env(OTEL_SERVICE_NAME="cpython-excepthooks"))
-    return subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=SUITE_TIMEOUT,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
+    return _run_suite(command, env, ROOT)
 
 
 def test_cpythons_excepthook_tests_pass_with_threadcrash_in_front() -> None:
