@@ -22,15 +22,6 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from threadcrash import _compat
 
 
-def test_a_finished_future_reports_the_finished_state() -> None:
-    """concurrent.futures still calls a future with its outcome FINISHED, in ``_state``."""
-    future: cf.Future[int] = cf.Future()
-    assert _compat.future_state(future) != _compat.FINISHED
-    future.set_exception(KeyError("x"))
-    assert _compat.future_state(future) == _compat.FINISHED
-    future.exception()
-
-
 def test_threadings_own_table_maps_a_running_thread_by_its_ident() -> None:
     """The threading module still keeps its running threads by ident in ``_active``."""
     import threading

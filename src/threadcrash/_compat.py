@@ -24,15 +24,6 @@ from typing import Any
 
 THREAD_POOL = "concurrent.futures.thread"
 
-FINISHED = "FINISHED"
-"""``concurrent.futures``' state of a future that has its result or exception."""
-
-
-def future_state(future: Any) -> Any:
-    """A ``concurrent.futures.Future``'s state (``future._state``)."""
-    return future._state
-
-
 SNAPSHOT = "_get_snapshot"
 """``Future._get_snapshot()`` (3.15+): ``(done, cancelled, result, exception)`` in one lock
 acquisition; asyncio's ``wrap_future`` reads a failure through it, not ``exception()``."""

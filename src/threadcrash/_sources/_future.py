@@ -187,11 +187,6 @@ def watch(future: Any, exc: object, worker: Any = NO_THREAD) -> None:
         _failed = True
 
 
-def retrieved(future: Any) -> None:
-    """Someone has the exception of ``future`` in hand: it is not lost."""
-    claim(future)
-
-
 def retrieved_by_exception(future: Any, exc: BaseException) -> None:
     """``exception()`` handed ``exc`` on: leave where it was raised on it, for asyncio.
 
@@ -336,8 +331,8 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return original(self, timeout)
         except BaseException as exc:
-            if self.ready():
-                retrieved(self)
+            if self.ready():  # its exception is in the caller's hands: not lost
+                claim(self)
             hide_own_frame(exc, get.__code__)
             del exc
             raise
@@ -345,7 +340,7 @@ def _wrap_pool_get(original: Callable[..., Any]) -> Callable[..., Any]:
     return get
 
 
-Target = tuple[type, str, Callable[[Any], Any]]  # the wrap gets the original (or None)
+Target = tuple[type, str, Callable[[Any], Callable[..., Any]]]  # wrap(the original, or None)
 
 
 def _future_targets(base: ModuleType) -> list[Target]:
@@ -382,12 +377,11 @@ def _patch(targets: list[Target]) -> None:
     for cls, name, wrap in targets:
         if (cls, name) in _patched:
             continue  # ours is still in the chain (perhaps wrapped by someone since)
-        original = vars(cls).get(name, _ABSENT)  # absent: a method or default we add
+        original = vars(cls).get(name, _ABSENT)  # absent: a method we add (__del__)
         ours = wrap(None if original is _ABSENT else original)
-        if callable(ours):
-            ours.__qualname__ = f"{cls.__qualname__}.{name}"
-            if original is not _ABSENT:
-                ours.__wrapped__ = original
+        ours.__qualname__ = f"{cls.__qualname__}.{name}"
+        if original is not _ABSENT:
+            ours.__wrapped__ = original  # type: ignore[attr-defined]
         setattr(cls, name, ours)
         _patched[cls, name] = (ours, original)
 
