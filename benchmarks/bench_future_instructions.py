@@ -3,7 +3,7 @@
 A loaded machine moves the time ratios of ``bench_future.py`` by a few hundredths; the count of
 instructions executed does not move. For each case (a no-op task, a failing task whose
 ``result()`` is read; both submitted inside a span to a one-thread ``ThreadPoolExecutor``), a
-child runs N operations, plain (CPython's ``Future`` methods) or instrumented, under callgrind,
+child runs N operations, plain (never instrumented) or instrumented, under callgrind,
 and so does one that runs none: the difference over N is the cost of one operation. Printed:
 instrumented / plain per operation. Skipped, with a line saying so, where valgrind is missing.
 """
@@ -25,13 +25,14 @@ import concurrent.futures as cf, os, sys
 from contextlib import suppress
 import threadcrash
 from benchmarks._common import providers
-from benchmarks.bench_future import _cpython_methods, _fail, _nothing
+from benchmarks.bench_future import _fail, _nothing
 
 case, mode, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 task = _fail if case == "failing" else _nothing
 chosen = providers()
 tracer = chosen["tracer_provider"].get_tracer("bench")
-threadcrash.instrument(**chosen)
+if mode == "instrumented":
+    threadcrash.instrument(**chosen)
 pool = cf.ThreadPoolExecutor(max_workers=1)
 
 def run(n):
@@ -41,15 +42,8 @@ def run(n):
             with suppress(ValueError):
                 future.result()
 
-def measured():
-    run(200)  # warm: the specializing interpreter settles
-    run(count)
-
-if mode == "plain":
-    with _cpython_methods():
-        measured()
-else:
-    measured()
+run(200)  # warm: the specializing interpreter settles
+run(count)
 pool.shutdown()
 os._exit(0)  # the same exit for every run: no exit steps counted
 """
