@@ -173,8 +173,14 @@ def _sessions(name: str, versions: list[str], tags: list[str]) -> Callable[[Run]
 
 @_sessions("tests", PYTHONS, tags=["tests"])
 def tests(session: nox.Session, python: Interpreter) -> None:
-    """Fast tiers: pure record tests and in-process tests with real threads and the SDK."""
+    """Fast tiers: pure record tests and in-process tests with real threads and the SDK.
+
+    Also, on every Python but the newest (whose slow tier has them), the end-to-end tests of
+    pools and processes: how each Python ends its pools' workers and children differs.
+    """
     _pytest(session, python, "tests", "-m", "not slow", *session.posargs)
+    if session.name != f"tests-{NEWEST}" and not session.posargs:
+        _pytest(session, python, "tests", "-m", "slow", "tests/test_future_process_e2e.py")
 
 
 @_sessions("slow", [NEWEST], tags=["slow"])

@@ -76,8 +76,6 @@ def test_unretrieved_futures_one_report_each_and_the_kept_one_at_exit(
 ) -> None:
     """A collected failed future and one kept alive to exit are reported; nothing else is."""
     body = FUTURES
-    if mode == "env" and sys.version_info[:2] == (3, 12):
-        pytest.xfail("3.12 refuses the thread that bounds the providers' shutdown at exit")
     if mode == "env":  # threadcrash builds the providers: its exit hook shuts them down
         body = "import threadcrash\nthreadcrash.instrument()\n" + FUTURES
     with OtlpReceiver() as receiver:
