@@ -108,7 +108,9 @@ def test_a_crash_file_without_a_fatal_error_line_is_named_by_its_first_line(
 def test_odd_entries_of_the_crash_directory_do_not_stop_the_next_report(
     crash_dir: Path, otel: Otel
 ) -> None:
-    """A stray file, an empty crash file and one with superscript digits are passed over."""
+    """Another service's file, stray files and an empty crash file are passed over."""
+    dump_into(crash_dir / "billing.1.crash")
+    (crash_dir / "checkout.0x1.crash").write_text("not a pid")
     (crash_dir / "checkout.notes").write_text("not a crash file")
     (crash_dir / "checkout.²³.crash").write_text("not a pid")
     (crash_dir / "checkout.1.crash").write_text("")  # killed without a dump
@@ -117,6 +119,8 @@ def test_odd_entries_of_the_crash_directory_do_not_stop_the_next_report(
     (span,) = otel.spans()
     assert dict(span.attributes or {})["threadcrash.fatal.pid"] == 2
     assert sorted(path.name for path in crash_dir.iterdir()) == [
+        "billing.1.crash",
+        "checkout.0x1.crash",
         f"checkout.{os.getpid()}.crash",
         "checkout.notes",
         "checkout.²³.crash",

@@ -195,3 +195,32 @@ def test_a_provider_that_fails_to_name_the_service_turns_only_the_fatal_source_o
 def test_crash_files_are_named_after_the_service_made_safe(service: str, key: str) -> None:
     """The service name becomes the files' name: other characters become ``_``, 100 at most."""
     assert file_key(service) == key
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_fatal_source_that_could_not_start_leaves_faulthandler_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, otel: Otel, enabled: bool
+) -> None:
+    """After a fatal source that never started, ``uninstrument()`` leaves faulthandler as it was."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("THREADCRASH_CRASH_DIR", str(blocker / "crashes"))
+    faulthandler.disable()
+    if enabled:
+        faulthandler.enable(real_stderr())
+    with pytest.warns(threadcrash.ConfigurationWarning):
+        threadcrash.instrument(sources="fatal", **otel.providers)
+    threadcrash.uninstrument()
+    assert faulthandler.is_enabled() == enabled
+
+
+def test_a_program_that_closed_the_crash_file_descriptor_can_still_uninstrument(
+    crash_dir: Path, otel: Otel
+) -> None:
+    """A daemon that closes every descriptor it did not open itself can still uninstrument."""
+    threadcrash.instrument(sources="fatal", **otel.providers)
+    own = crash_dir / f"checkout.{os.getpid()}.crash"
+    descriptor = next(int(fd.name) for fd in Path("/proc/self/fd").iterdir() if fd.resolve() == own)
+    os.close(descriptor)
+    threadcrash.uninstrument()
+    assert not own.exists()

@@ -31,12 +31,14 @@ IN_CHILDREN = frozenset(
         _FATAL + "x__after_fork_in_child",
         _FATAL + "xǁFatalSourceǁafter_fork_in_child",
         _FATAL + "xǁFatalSourceǁ_at_exit",
+        _FATAL + "xǁFatalSourceǁinstall",
         _FATAL + "xǁFatalSourceǁ_open",
         _FATAL + "xǁFatalSourceǁ_close",
         _FATAL + "xǁFatalSourceǁuninstall",
         # a spawned child instruments itself; the wrappers run in the program that starts the
         # process (start) and in the child (_bootstrap, run)
         _PROCESS + "x__instrument_child",
+        _PROCESS + "xǁChildSetupǁ__init__",
         _PROCESS + "xǁChildSetupǁ__reduce__",
         _PROCESS + "x__wrap_start",
         _PROCESS + "x__wrap_bootstrap",
@@ -45,6 +47,10 @@ IN_CHILDREN = frozenset(
         _PROCESS + "xǁProcessSourceǁat_child_end",
     )
 )
+# wrappers built when instrument() patches multiprocessing, and run only in the processes it
+# starts: the test's own call (building the wrapper) does not count, or every mutant of theirs
+# would run the whole fast tier, which cannot kill it, before the slow tests
+CHILD_ONLY = frozenset((_PROCESS + "x__wrap_start", _PROCESS + "x__wrap_bootstrap"))
 FOLDER = "MUTANTS_CHILD_HITS"  # where the children write; in the environment they inherit
 
 
@@ -57,7 +63,8 @@ def record_in_children(owner: int | None, folder: str) -> None:
 
     def record(name: str, caller: str | None = None) -> None:
         if os.getpid() == owner:
-            original(name, caller=caller)
+            if name not in CHILD_ONLY:
+                original(name, caller=caller)
         elif name in IN_CHILDREN and name not in written:
             written.add(name)
             with open(os.path.join(folder, str(os.getpid())), "a", encoding="utf-8") as file:

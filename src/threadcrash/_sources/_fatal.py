@@ -204,8 +204,7 @@ class FatalSource:
         self._file = self._path = None
         if handle is None:
             return
-        with contextlib.suppress(Exception):
-            faulthandler.disable()
+        faulthandler.disable()
         if remove and path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
