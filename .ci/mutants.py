@@ -5,7 +5,9 @@ Run it through nox from the repository's root: ``python3 -m nox -f .ci/noxfile.p
 
 mutmut copies the tree into ``mutants/`` and mutates the copy. Tests that start a Python
 subprocess must import that copy too, so ``mutants/src`` goes first on ``PYTHONPATH``; the folder
-exists before the interpreter starts, or the import system would remember it as missing.
+exists before the interpreter starts, or the import system would remember it as missing. Then
+comes ``.ci/mutants-site``: what a test's child processes reach counts for that test
+(``mutants_children.py``), for the modules whose code only a child runs.
 
 A survivor is judged equivalent (no behaviour can tell it from the original) only when it is
 listed in ``.ci/mutants-equivalent.toml`` with the reason; the score leaves those out.
@@ -138,7 +140,8 @@ def report(statuses: dict[str, str]) -> bool:
 def main(argv: list[str]) -> int:
     """Run mutmut over the configured modules (or the names given), then report."""
     (ROOT / "mutants" / "src").mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "mutants" / "src")}
+    path = [str(ROOT / "mutants" / "src"), str(ROOT / ".ci" / "mutants-site")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     run = subprocess.run(
         [sys.executable, "-m", "mutmut", "run", *argv], check=False, cwd=ROOT, env=env
     )

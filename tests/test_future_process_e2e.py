@@ -213,6 +213,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.mutants
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_a_process_whose_target_raises_reports_from_the_child(tmp_path: Path, method: str) -> None:
     """Under every start method, the child's crash arrives once, from the child, with its name."""
@@ -240,6 +241,7 @@ def test_a_process_whose_target_raises_reports_from_the_child(tmp_path: Path, me
     assert {point["resource"]["process.pid"] for point in points} == {child_pid}
 
 
+@pytest.mark.mutants
 def test_system_exit_in_a_process_is_not_a_crash(tmp_path: Path) -> None:
     """A target that calls sys.exit(3) ends with exit code 3 and no report."""
     body = PROCESS.replace('raise RuntimeError("the child gave up")', "sys.exit(3)")
@@ -251,6 +253,7 @@ def test_system_exit_in_a_process_is_not_a_crash(tmp_path: Path) -> None:
     assert spans == []
 
 
+@pytest.mark.mutants
 def test_a_thread_crash_in_a_forked_child_is_exported_before_os_exit(tmp_path: Path) -> None:
     """A forked child ends by os._exit, and its thread crash still arrives."""
     body = """
@@ -330,6 +333,7 @@ def test_asyncio_crashes_join_the_trace_that_created_them(tmp_path: Path) -> Non
     assert in_request == expected
 
 
+@pytest.mark.mutants
 def test_a_spawned_child_keeps_the_parents_redaction_and_filter(tmp_path: Path) -> None:
     """Redaction patterns and before_emit given as keywords reach a spawned child too."""
     body = """

@@ -266,6 +266,7 @@ def test_unretrieved_task_exception(tmp_path: Path, run: str) -> None:
     assert log["attributes"]["exception.type"] == "KeyError"
 
 
+@pytest.mark.mutants
 def test_segfault_is_reported_by_the_next_start(tmp_path: Path) -> None:
     """With the ``fatal`` source, a segfault is reported (with its thread dump) by the next run."""
     crash_dir = tmp_path / "crashes"
@@ -397,6 +398,7 @@ def test_daemon_threads_crashing_at_shutdown_neither_hang_nor_raise(tmp_path: Pa
     assert "Error in sys.excepthook" not in result.stderr
 
 
+@pytest.mark.mutants
 def test_segfault_of_a_forked_worker_is_reported_once_with_its_pid(tmp_path: Path) -> None:
     """A forked worker writes its own crash file; the parent's clean exit removes only its own."""
     crash_dir = tmp_path / "crashes"

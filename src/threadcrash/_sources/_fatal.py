@@ -142,10 +142,10 @@ class FatalSource:
             self.report_leftovers()
             self._was_enabled = faulthandler.is_enabled()
             self._open()
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
             warnings.warn(
                 f"threadcrash: the fatal source is off: cannot use the crash directory "
-                f"{self._directory!r} ({error.strerror or error})",
+                f"{self._directory!r} ({getattr(error, 'strerror', None) or error})",
                 ConfigurationWarning,
                 stacklevel=2,
             )
@@ -173,13 +173,12 @@ class FatalSource:
         """Path of this process's crash file, while installed."""
         return self._path
 
-    def report_leftovers(self) -> int:
-        """Report and remove the crash files of dead processes of this service; return how many."""
+    def report_leftovers(self) -> None:
+        """Report and remove the crash files of dead processes of this service."""
         prefix = self._key + "."
-        reported = 0
         for entry in sorted(os.listdir(self._directory)):
             middle = entry[len(prefix) : -len(SUFFIX)]
-            if not (entry.startswith(prefix) and entry.endswith(SUFFIX) and middle.isdigit()):
+            if not (entry.startswith(prefix) and entry.endswith(SUFFIX) and middle.isdecimal()):
                 continue
             try:
                 claimed = _claim(os.path.join(self._directory, entry))
@@ -190,9 +189,7 @@ class FatalSource:
                 continue  # alive, or a process that was killed without a dump
             text, mtime = claimed
             record = parse(text, pid=int(middle), limits=self._limits, timestamp_ns=mtime)
-            if self._reporter.emit(record):
-                reported += 1
-        return reported
+            self._reporter.emit(record)
 
     def _open(self) -> None:
         path = os.path.join(self._directory, f"{self._key}.{os.getpid()}{SUFFIX}")
@@ -207,8 +204,7 @@ class FatalSource:
         self._file = self._path = None
         if handle is None:
             return
-        with contextlib.suppress(Exception):
-            faulthandler.disable()
+        faulthandler.disable()
         if remove and path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(path)
