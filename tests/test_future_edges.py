@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import gc
+import inspect
 import multiprocessing.pool
 import threading
 import traceback
@@ -331,3 +332,158 @@ def test_asyncios_snapshot_read_of_a_failure_retrieves_it(
         assert reports(otel) == []
     finally:
         threadcrash.uninstrument()  # puts the method back before monkeypatch removes it
+
+
+def test_tools_that_unwrap_futures_methods_find_cpythons_own() -> None:
+    """inspect.unwrap() on a patched Future method gives CPython's own; an added one has none."""
+    originals = {name: vars(cf.Future)[name] for name in ("__init__", "set_exception")}
+    threadcrash.instrument(structlog=False)
+    for name, original in originals.items():
+        assert inspect.unwrap(getattr(cf.Future, name)) is original
+    assert not hasattr(vars(cf.Future)["__del__"], "__wrapped__")
+
+
+def test_instrument_again_after_another_library_wrapped_future_init(otel: Otel) -> None:
+    """Future.__init__ wrapped by another library across uninstrument(): failures still reported."""
+    threadcrash.instrument(**otel.providers)
+    ours = vars(cf.Future)["__init__"]
+
+    def theirs(self: cf.Future[Any]) -> None:
+        ours(self)
+
+    cf.Future.__init__ = theirs  # type: ignore[method-assign,assignment]
+    try:
+        threadcrash.uninstrument()  # ours stays in the chain, inert
+        threadcrash.instrument(**otel.providers)
+        future: cf.Future[int] = cf.Future()
+        future.set_exception(KeyError("lost"))
+        del future
+        gc.collect()
+        (attributes,) = reports(otel)
+        assert attributes["exception.type"] == "KeyError"
+    finally:
+        threadcrash.uninstrument()
+        cf.Future.__init__ = ours  # type: ignore[method-assign]
+        threadcrash.instrument(structlog=False)  # ours is installed again: now it is restored
+        threadcrash.uninstrument()
+
+
+class UnboundProxy:
+    """A proxy that raises on every attribute while unbound, as a web framework's request does."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("working outside of a request")
+
+
+def test_the_exit_report_walks_past_proxies_and_futures_made_before_instrument(
+    pool: cf.ThreadPoolExecutor, otel: Otel
+) -> None:
+    """At exit, an unbound proxy or an old future alive beside a lost failure breaks nothing."""
+    proxy = UnboundProxy()
+    threadcrash.uninstrument()
+    old: cf.Future[int] = cf.Future()  # made while threadcrash was off
+    threadcrash.instrument(**otel.providers)
+    kept = [pool.submit(boom)]
+    settle(kept[0])
+    assert _future.drain() == 1
+    assert len(reports(otel)) == 1
+    del proxy, old
+
+
+def test_exception_with_a_timeout_still_times_out(otel: Otel) -> None:
+    """exception(timeout=...) on a future still running raises TimeoutError, as in CPython."""
+    threadcrash.instrument(**otel.providers)
+    future: cf.Future[int] = cf.Future()
+    outcome: list[str] = []
+
+    def wait_briefly() -> None:
+        outcome.append(raised(lambda: future.exception(timeout=0.05)))
+
+    waiter = threading.Thread(target=wait_briefly)
+    waiter.start()
+    waiter.join(5)
+    future.set_result(1)  # frees a waiter that ignored its timeout
+    waiter.join(10)
+    assert outcome == ["TimeoutError"]
+
+
+def test_pool_get_with_a_timeout_still_times_out(otel: Otel) -> None:
+    """get(timeout=...) on a pool result still running raises TimeoutError, as in CPython."""
+    threadcrash.instrument(**otel.providers)
+    release = threading.Event()
+    outcome: list[str] = []
+    with multiprocessing.pool.ThreadPool(1) as workers:
+        running = workers.apply_async(release.wait, (10,))
+
+        def wait_briefly() -> None:
+            outcome.append(raised(lambda: running.get(timeout=0.05)))
+
+        waiter = threading.Thread(target=wait_briefly)
+        waiter.start()
+        waiter.join(5)
+        release.set()  # frees the task, and a waiter that ignored its timeout
+        waiter.join(10)
+    assert outcome == ["TimeoutError"]
+
+
+class BrokenTraceback(Exception):
+    """An exception whose ``__traceback__`` cannot be read from Python."""
+
+    @property
+    def __traceback__(self) -> Any:  # type: ignore[override]
+        raise RuntimeError("no traceback for you")
+
+
+def fail_with_broken_traceback() -> None:
+    raise BrokenTraceback("hostile")
+
+
+def test_a_pool_failure_that_cannot_be_watched_leaves_the_pool_working(
+    otel: Otel, internal_errors: InternalErrors
+) -> None:
+    """A pool failure threadcrash cannot note is an internal error; later results still arrive."""
+    threadcrash.instrument(**otel.providers)
+    with multiprocessing.pool.ThreadPool(1) as workers:
+        hostile = workers.apply_async(fail_with_broken_traceback)
+        hostile.wait(10)
+        assert hostile.ready()
+        assert workers.apply_async(int, ("7",)).get(timeout=5) == 7
+        del hostile
+    (where, text), *_ = internal_errors.seen
+    assert where == "pool result"
+    assert "RuntimeError: no traceback for you" in text
+
+
+def test_map_async_results_arrive_in_order(otel: Otel) -> None:
+    """map_async() under threadcrash returns every chunk's results in order, as in CPython."""
+    threadcrash.instrument(**otel.providers)
+    with multiprocessing.pool.ThreadPool(2) as workers:
+        numbers = workers.map_async(int, ["1", "2", "3", "4"], chunksize=1)
+        assert numbers.get(timeout=5) == [1, 2, 3, 4]
+
+
+def test_a_future_made_before_instrument_failing_with_a_raised_exception_is_reported(
+    otel: Otel,
+) -> None:
+    """A future made before instrument() that gets a raised exception, unread, is reported."""
+    future: cf.Future[int] = cf.Future()
+    threadcrash.instrument(**otel.providers)
+    try:
+        raise KeyError("made early")
+    except KeyError as error:
+        future.set_exception(error)
+    del future
+    gc.collect()
+    (attributes,) = reports(otel)
+    assert attributes["exception.type"] == "KeyError"
+
+
+def test_a_non_exception_given_to_set_exception_is_skipped_at_exit(otel: Otel) -> None:
+    """A future holding something that is not an exception, alive at exit, breaks nothing."""
+    threadcrash.instrument(**otel.providers)
+    kept: cf.Future[int] = cf.Future()
+    kept.set_exception("not an exception")  # type: ignore[arg-type]
+    failed: cf.Future[int] = cf.Future()
+    failed.set_exception(KeyError("lost"))  # a real failure: exit walks the heap
+    assert _future.drain() == 1
+    del kept, failed
