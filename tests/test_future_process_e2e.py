@@ -188,6 +188,36 @@ def test_multiprocessing_pool_results_nobody_gets(tmp_path: Path) -> None:
     assert total == 2
 
 
+def test_a_process_pool_failure_read_by_get_and_kept_stripped_is_not_reported(
+    tmp_path: Path,
+) -> None:
+    """get() read a process pool's failure: keeping it without its traceback is no loss."""
+    body = """
+    import gc, multiprocessing
+
+    def divide(n):
+        return 1 // n
+
+    if __name__ == "__main__":
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            read = pool.apply_async(divide, (0,))
+            read.wait(30)
+            try:
+                read.get()
+            except ZeroDivisionError as error:
+                kept = error.with_traceback(None)
+            del read
+            gc.collect()
+        print("kept", type(kept).__name__, flush=True)
+    """
+    with OtlpReceiver() as receiver:
+        result = run_child(tmp_path, body, receiver)
+        spans = spans_of(receiver, "future")
+    assert result.returncode == 0, result.stderr
+    assert "kept ZeroDivisionError" in result.stdout
+    assert spans == []
+
+
 PROCESS = """
 import multiprocessing
 
