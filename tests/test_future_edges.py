@@ -454,6 +454,24 @@ def test_a_pool_failure_that_cannot_be_watched_leaves_the_pool_working(
     assert "RuntimeError: no traceback for you" in text
 
 
+def test_an_executor_failure_that_cannot_be_watched_still_reaches_its_caller(
+    otel: Otel, internal_errors: InternalErrors
+) -> None:
+    """A task whose exception hides its traceback: result() raises it, the pool goes on."""
+    threadcrash.instrument(**otel.providers)
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        hostile = pool.submit(fail_with_broken_traceback)
+        with pytest.raises(BrokenTraceback, match="hostile"):
+            hostile.result(timeout=10)
+        assert pool.submit(int, "7").result(timeout=10) == 7
+        del hostile
+    gc.collect()
+    (where, text), *_ = internal_errors.seen
+    assert where == "future hand-over"
+    assert text.startswith("RuntimeError")  # its context is the exception that hides its own
+    assert reports(otel) == []
+
+
 def test_map_async_results_arrive_in_order(otel: Otel) -> None:
     """map_async() under threadcrash returns every chunk's results in order, as in CPython."""
     threadcrash.instrument(**otel.providers)

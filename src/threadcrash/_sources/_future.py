@@ -213,9 +213,26 @@ def hide_own_frame(exc: BaseException, code: object) -> None:
 
     From 3.11 a bare ``raise`` adds no entry, so the caller's traceback is CPython's own.
     """
-    tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code is code:
-        exc.__traceback__ = tb.tb_next
+    with contextlib.suppress(Exception):  # a traceback that cannot be read or set: as it is
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_frame.f_code is code:
+            exc.__traceback__ = tb.tb_next
+
+
+def _first_look(future: Any, exception: object) -> tuple[Any, Any]:
+    """``set_exception``'s reads where the fast ones failed: an earlier failure, the traceback.
+
+    The earlier failure is True where there is nothing to watch: not an exception (the future
+    stores it as such), or an exception whose traceback cannot be read, whose failure could
+    not be told read from unread.
+    """
+    if not isinstance(exception, BaseException):
+        return True, None
+    try:
+        return getattr(future, WORKER, None), exception.__traceback__
+    except Exception as error:
+        record_internal_error("future hand-over", error)
+        return True, None
 
 
 # the wrappers: each gets the original it wraps as a closure variable (a cell is the cheapest
@@ -267,11 +284,8 @@ def _wrap_set_exception(original: Callable[..., None]) -> Callable[..., None]:
         try:
             earlier = self._threadcrash_worker
             handed_over = exception.__traceback__
-        except AttributeError:  # made before threadcrash, or not an exception (stored as such)
-            earlier = getattr(self, WORKER, None)
-            if not isinstance(exception, BaseException):
-                earlier = True
-            handed_over = getattr(exception, "__traceback__", None)
+        except Exception:  # made before threadcrash, not an exception, or a hostile traceback
+            earlier, handed_over = _first_look(self, exception)
         if earlier is not None:  # a second call (which the future refuses), or no exception
             original(self, exception)
             return
