@@ -18,8 +18,8 @@ longer the one the task handed over means somebody raised the exception again, a
 does. ``exception()`` is wrapped and claims the failure.
 
 ``Future.__init__`` keeps, on the future, the OpenTelemetry context current when it was made
-(at ``submit()``; read in one C call) and a worker of None; ``set_exception`` sets the worker,
-the exception and its traceback. The worker is ``(thread, epoch)``: the ``Thread`` that ran
+(at ``submit()``; read in one C call), and a worker, an exception and a traceback of None;
+``set_exception`` sets those three. The worker is ``(thread, epoch)``: the ``Thread`` that ran
 ``set_exception`` (a ``(name, ident, native_id)`` tuple for a thread ``threading`` does not
 know, or :data:`NO_THREAD`), and the process's epoch, new in a forked child, whose inherited
 failures are the parent's to report. A future made before threadcrash has none of these.
@@ -40,8 +40,9 @@ from .._internal import record_internal_error
 from .._record import ParentSpan, ThreadFacts
 from .._reporter import Reporter
 
-# on a future (set in __init__, so that they are read as plain attributes: a class-level
-# default would keep CPython from specializing the reads and writes)
+# on a future, each set in __init__: a class-level default would keep CPython from specializing
+# the reads and writes, and so would a name first set later (once a class has had a few dozen
+# instances, CPython stores a new attribute name in a dict of each instance's own)
 CONTEXT = "_threadcrash"  # the OpenTelemetry context when it was made
 WORKER = "_threadcrash_worker"  # once failed, the thread that raised; None until, or once claimed
 HANDED_OVER = "_threadcrash_tb"  # once failed: the exception's traceback at the hand-over
@@ -142,8 +143,9 @@ def claim(future: Any) -> Failure | None:
     worker = held.pop(WORKER, None)  # one dict operation: the claim
     if worker is None:
         return None
-    held[WORKER] = None
-    return Failure(held.get(CONTEXT), worker, held.pop(HANDED_OVER), held.pop(EXCEPTION))
+    failure = Failure(held.get(CONTEXT), worker, held.get(HANDED_OVER), held.get(EXCEPTION))
+    held[WORKER] = held[HANDED_OVER] = held[EXCEPTION] = None
+    return failure
 
 
 def _report(failure: Failure) -> bool:
@@ -244,6 +246,8 @@ def _wrap_future_init(original: Callable[..., None]) -> Callable[..., None]:
         original(self)
         self._threadcrash = _read_context()
         self._threadcrash_worker = None
+        self._threadcrash_tb = None
+        self._threadcrash_exc = None
 
     return __init__
 
@@ -253,6 +257,8 @@ def _wrap_init(original: Callable[..., None]) -> Callable[..., None]:
         original(self, *args, **kwargs)
         self._threadcrash = _read_context()
         self._threadcrash_worker = None
+        self._threadcrash_tb = None
+        self._threadcrash_exc = None
 
     return __init__
 
