@@ -14,6 +14,7 @@ import threadcrash
 from tests.conftest import InternalErrors
 from tests.helpers import collect_until
 from tests.otel import Otel
+from threadcrash._sources._asyncio import without_arguments
 
 ORIGINAL = asyncio.BaseEventLoop.call_exception_handler
 
@@ -60,6 +61,9 @@ def test_a_forgotten_task_crash_joins_the_trace_that_created_the_task(otel: Otel
     asyncio.run(main())
     (request,) = otel.spans("request")
     assert parent_of(otel) == ids(request)
+    attributes = only_crash(otel)
+    assert attributes["code.function.name"] == "boom"  # the task's own traceback
+    assert [log.body for log in otel.logs()] == ["nobody awaited me"]
 
 
 def test_a_failing_callback_joins_the_trace_that_scheduled_it(otel: Otel) -> None:
@@ -272,3 +276,38 @@ def test_a_context_without_a_text_message_is_reported_without_one(
 
     asyncio.run(main())
     assert "threadcrash.asyncio.message" not in only_crash(otel)
+
+
+def test_a_callbacks_arguments_never_reach_the_message(otel: Otel) -> None:
+    """A callback's arguments are cut from asyncio's message, even one holding a parenthesis."""
+    threadcrash.instrument(**otel.providers)
+
+    def fail(*_args: object) -> None:
+        raise ValueError("callback failed")
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(quiet)
+        asyncio.get_running_loop().call_soon(fail, ")", "tok-41b7")
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    message = str(only_crash(otel)["threadcrash.asyncio.message"])
+    assert message.startswith("Exception in callback ")
+    assert "fail(...)" in message
+    assert "tok-41b7" not in message
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Exception in callback f(g(1)) at a.py:3", "Exception in callback f(...) at a.py:3"),
+        ("('tok-41b7',) at a.py:3", "(...) at a.py:3"),
+        ("Exception in callback f(')', 'tok-41b7')", "Exception in callback f(...)"),
+    ],
+    ids=["nested", "at-the-start", "parenthesis-in-an-argument"],
+)
+def test_arguments_are_cut_from_the_first_parenthesis_to_the_last(
+    message: str, expected: str
+) -> None:
+    """Everything from the first ``(`` to the last ``)`` goes, wherever the arguments start."""
+    assert without_arguments(message) == expected
