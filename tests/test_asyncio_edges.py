@@ -311,3 +311,15 @@ def test_arguments_are_cut_from_the_first_parenthesis_to_the_last(
 ) -> None:
     """Everything from the first ``(`` to the last ``)`` goes, wherever the arguments start."""
     assert without_arguments(message) == expected
+
+
+def test_only_a_class_that_defines_the_handler_gets_the_wrapper(otel: Otel) -> None:
+    """Loop classes that inherit the handler, or have only the abstract one, are left alone."""
+
+    class Bare(asyncio.AbstractEventLoop):
+        pass
+
+    threadcrash.instrument(**otel.providers)
+    assert asyncio.BaseEventLoop.call_exception_handler is not ORIGINAL
+    assert "call_exception_handler" not in vars(asyncio.SelectorEventLoop)
+    assert "call_exception_handler" not in vars(Bare)
