@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import threadcrash
 from tests.conftest import InternalErrors
-from tests.helpers import collect_until
+from tests.helpers import collect_until, run_thread
 from tests.otel import Otel
 from threadcrash._sources._asyncio import without_arguments
 
@@ -185,11 +185,12 @@ class Registering:
 def test_a_loop_class_still_runs_the_init_subclass_of_its_other_bases(otel: Otel) -> None:
     """A loop class defined after ``instrument()`` with a mixin: the mixin still sees it."""
     threadcrash.instrument(**otel.providers)
+    Registering.registered.clear()
 
     class MixedLoop(asyncio.SelectorEventLoop, Registering):
         pass
 
-    assert "MixedLoop" in Registering.registered
+    assert Registering.registered == ["MixedLoop"]
 
 
 def test_a_loop_class_with_its_own_handler_defined_after_instrument(otel: Otel) -> None:
@@ -323,3 +324,34 @@ def test_only_a_class_that_defines_the_handler_gets_the_wrapper(otel: Otel) -> N
     assert asyncio.BaseEventLoop.call_exception_handler is not ORIGINAL
     assert "call_exception_handler" not in vars(asyncio.SelectorEventLoop)
     assert "call_exception_handler" not in vars(Bare)
+
+
+def test_the_first_report_of_a_new_thread_loop(otel: Otel) -> None:
+    """A loop running in a thread of its own reports its first failing callback, once."""
+    threadcrash.instrument(**otel.providers)
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(quiet)
+        asyncio.get_running_loop().call_soon(lambda: 1 / 0)
+        await asyncio.sleep(0.01)
+
+    run_thread(lambda: asyncio.run(main()))
+    assert only_crash(otel)["exception.type"] == "ZeroDivisionError"
+
+
+def test_an_error_handed_over_while_another_is_handled_is_reported_too(otel: Otel) -> None:
+    """An application handler passing a second error to the loop: both are reported."""
+    threadcrash.instrument(**otel.providers)
+
+    def forward(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context["message"] == "first":
+            loop.call_exception_handler({"message": "second", "exception": KeyError("k")})
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(forward)
+        loop.call_exception_handler({"message": "first", "exception": ValueError("v")})
+
+    asyncio.run(main())
+    types = sorted(str((span.attributes or {})["exception.type"]) for span in otel.spans())
+    assert types == ["KeyError", "ValueError"]
