@@ -15,7 +15,7 @@ import structlog
 import threadcrash
 from tests.helpers import ENV_PREFIXES
 from tests.otel import Otel
-from threadcrash import _errors, _internal
+from threadcrash import _errors, _internal, _redact
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +37,12 @@ def pristine_hooks() -> Iterator[None]:
     threading.Thread.start = saved[3]  # type: ignore[method-assign]
     structlog.reset_defaults()
     _errors._warned.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redaction_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs the redaction rules itself: text a test before it cached would hide them."""
+    monkeypatch.setattr(_redact, "_cache", {})
 
 
 @dataclass

@@ -26,6 +26,10 @@ SECRET = "db-password-4f1c"
             ("Exception ignored while calling deallocator", "<function Conn.__del__ at 0x7f12ab>"),
         ),
         (
+            "Exception ignored while calling deallocator <app.Conn object at 0x7f12ac>",
+            ("Exception ignored while calling deallocator", "<app.Conn object at 0x7f12ac>"),
+        ),
+        (
             "Exception ignored in thread started by <function crash at 0x1f>",
             ("Exception ignored in thread started by", "<function crash at 0x1f>"),
         ),

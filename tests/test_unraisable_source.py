@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import _thread
+import functools
 import gc
 import sys
 import threading
+import types
 from typing import Any
 
 import threadcrash
@@ -128,3 +130,9 @@ def test_description_is_bounded() -> None:
 
     f.__qualname__ = "x" * 100_000
     assert len(describe(f)) <= 256
+
+
+def test_a_method_of_a_callable_with_no_qualified_name_is_described_by_its_type() -> None:
+    """A method bound from a ``functools.partial`` (no ``__qualname__``) is still described."""
+    method = types.MethodType(functools.partial(print), FailsOnDelete)
+    assert describe(method) == f"<method object at {id(method):#x}>"

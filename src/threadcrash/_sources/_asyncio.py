@@ -89,19 +89,33 @@ def _owner(cls: type) -> type | None:
     return None
 
 
+def _ours(method: object) -> bool:
+    """One of our wrappers; by identity, so a method that cannot be hashed is simply not ours."""
+    return any(method is wrapper for wrapper in _wrappers)
+
+
 def _patch(cls: type) -> None:
     """Wrap ``cls``'s method unless it is, or inherits, one of our wrappers.
 
     A class whose wrapper was replaced since (another library wrapping ours, or someone putting
-    the original back) is wrapped again: nested wrappers report a context once.
+    the original back) is wrapped again: nested wrappers report a context once. A class whose
+    method cannot be read (a descriptor that raises) is left alone: an internal error, never
+    an exception in ``instrument()`` or in the program's class statement.
     """
+    try:
+        _wrap_class(cls)
+    except Exception as error:
+        record_internal_error("asyncio loop class", error)
+
+
+def _wrap_class(cls: type) -> None:
     if cls is _BASE:
         return
     own = vars(cls).get(_METHOD)
-    if own is not None and own in _wrappers:
+    if own is not None and _ours(own):
         return
     owner = _owner(cls)
-    if owner is None or owner is _BASE or vars(owner)[_METHOD] in _wrappers:
+    if owner is None or owner is _BASE or _ours(vars(owner)[_METHOD]):
         return
     try:
         setattr(cls, _METHOD, _wrap(getattr(cls, _METHOD)))
@@ -128,12 +142,9 @@ def _subclasses(root: type) -> list[type]:
 
 def _on_subclass(cls: type[Any], /, **kwargs: Any) -> None:
     super(_BASE, cls).__init_subclass__(**kwargs)
-    try:
-        with _lock:
-            if _source is not None:
-                _patch(cls)
-    except Exception as error:
-        record_internal_error("asyncio loop class", error)
+    with _lock:
+        if _source is not None:
+            _patch(cls)
 
 
 def _patch_all() -> None:
@@ -151,7 +162,7 @@ def _restore_all() -> None:
         del _BASE.__init_subclass__
         _init_subclass = None
     for cls, own in list(_patched.items()):
-        if vars(cls).get(_METHOD) not in _wrappers:
+        if not _ours(vars(cls).get(_METHOD)):
             continue  # replaced since: ours stays inert in the chain
         _wrappers.discard(vars(cls)[_METHOD])
         if own is None:
