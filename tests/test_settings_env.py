@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import linecache
 import subprocess
 import sys
 import threading
@@ -298,3 +299,17 @@ def test_settings_given_back_as_keywords_load_the_same() -> None:
     settings = _settings.load({}, env)
     assert settings != _settings.load({}, {})
     assert _settings.load(settings.keywords(), {}) == settings
+
+
+def test_a_bad_value_warning_points_at_the_line_that_called_instrument(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A bad variable's warning and the fatal source's both name the program's instrument() line."""
+    monkeypatch.setenv("THREADCRASH_RATE_LIMIT", "not-a-rate")
+    with pytest.warns(ConfigurationWarning) as caught:
+        threadcrash.instrument(sources="fatal", crash_dir=str(tmp_path / "bad\0dir"))
+    threadcrash.uninstrument()
+    assert len(caught) == 2
+    for warning in caught:
+        assert warning.filename == __file__
+        assert "threadcrash.instrument(" in linecache.getline(__file__, warning.lineno)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
+import os
 import sys
 import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 class ConfigurationWarning(UserWarning):
@@ -28,8 +32,21 @@ def warn_bad_value(variable: str, value: str, reason: str, default: object) -> N
         f"threadcrash: ignoring {variable}={shown!r}: {reason}; using the default "
         f"({describe(default)})"
     )
+    warn(message)
+
+
+def warn(message: str) -> None:
+    """A :class:`ConfigurationWarning` that points at the program's line, not at threadcrash's.
+
+    That line is the first caller outside the package: the ``instrument()`` call, for one.
+    """
+    frame = inspect.currentframe()
+    level = 0
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
     try:
-        warnings.warn(message, ConfigurationWarning, stacklevel=4)
+        warnings.warn(message, ConfigurationWarning, stacklevel=level + 1)
     except Warning:  # warnings turned into errors (-W error) must not make us raise
         with contextlib.suppress(Exception):  # no stderr at all: the default still applies
             sys.stderr.write(f"ConfigurationWarning: {message}\n")

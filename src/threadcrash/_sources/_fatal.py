@@ -18,15 +18,14 @@ import os
 import re
 import sys
 import tempfile
-import warnings
 from collections.abc import Callable
 from typing import IO, Any
 
 from .. import _fork, _format
+from .._errors import warn
 from .._internal import record_internal_error
 from .._record import CrashRecord, Limits
 from .._reporter import Reporter
-from .._settings import ConfigurationWarning
 
 fcntl: Any
 try:
@@ -143,11 +142,9 @@ class FatalSource:
             self._was_enabled = faulthandler.is_enabled()
             self._open()
         except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
-            warnings.warn(
+            warn(
                 f"threadcrash: the fatal source is off: cannot use the crash directory "
-                f"{self._directory!r} ({getattr(error, 'strerror', None) or error})",
-                ConfigurationWarning,
-                stacklevel=2,
+                f"{self._directory!r} ({getattr(error, 'strerror', None) or error})"
             )
             return
         except Exception as error:
