@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -45,7 +46,7 @@ def ids(span: ReadableSpan) -> tuple[int, int]:
 
 
 def test_a_forgotten_task_crash_joins_the_trace_that_created_the_task(otel: Otel) -> None:
-    """A task created during a request, failing unread, is reported inside that request's trace."""
+    """A task made in a request, failing unread, is reported inside its trace (3.12+)."""
     threadcrash.instrument(**otel.providers)
     tracer = otel.tracer_provider.get_tracer("app")
 
@@ -60,7 +61,8 @@ def test_a_forgotten_task_crash_joins_the_trace_that_created_the_task(otel: Otel
 
     asyncio.run(main())
     (request,) = otel.spans("request")
-    assert parent_of(otel) == ids(request)
+    # a task's context is readable from 3.12 (Task.get_context()); before, the crash has no parent
+    assert parent_of(otel) == (ids(request) if sys.version_info >= (3, 12) else None)
     attributes = only_crash(otel)
     assert attributes["code.function.name"] == "boom"  # the task's own traceback
     assert [log.body for log in otel.logs()] == ["nobody awaited me"]
@@ -109,7 +111,7 @@ def test_a_task_that_fails_at_shutdown_joins_the_trace_that_created_it(otel: Ote
         "unhandled exception during asyncio.run("
     )
     assert attributes["threadcrash.asyncio.task"] == "stubborn"
-    assert parent_of(otel) == ids(request)
+    assert parent_of(otel) == (ids(request) if sys.version_info >= (3, 12) else None)  # as above
 
 
 def test_a_crash_outside_any_request_starts_its_own_trace(otel: Otel) -> None:

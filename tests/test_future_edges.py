@@ -6,6 +6,7 @@ import concurrent.futures as cf
 import gc
 import inspect
 import multiprocessing.pool
+import sys
 import threading
 import traceback
 from collections.abc import Iterator
@@ -117,7 +118,8 @@ def test_pool_get_raises_with_cpythons_own_traceback(otel: Otel) -> None:
     ours = [frame for frame in frames if Path(frame.filename).resolve().is_relative_to(OURS)]
     assert "boom" in functions
     assert functions[0] == "test_pool_get_raises_with_cpythons_own_traceback"
-    assert ours == []
+    # before 3.11, a bare raise adds the frame it runs in: the wrapper's get() shows, once
+    assert [frame.name for frame in ours] == ([] if sys.version_info >= (3, 11) else ["get"])
 
 
 def test_the_report_carries_the_workers_native_thread_id(
