@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import threading
@@ -122,3 +123,14 @@ def otel_globals() -> Iterator[None]:
         logs_internal._LOGGER_PROVIDER,
         logs_internal._LOGGER_PROVIDER_SET_ONCE,
     ) = saved
+
+
+@pytest.fixture
+def restore_faulthandler() -> Iterator[None]:
+    """Put faulthandler back as pytest had it (for the tests of the fatal source)."""
+    enabled = faulthandler.is_enabled()
+    yield
+    if enabled:
+        faulthandler.enable()
+    else:
+        faulthandler.disable()

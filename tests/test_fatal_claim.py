@@ -8,7 +8,6 @@ from __future__ import annotations
 import faulthandler
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,15 +23,7 @@ LONG_AGO = 1_700_000_000_123_456_789  # 14 November 2023, in nanoseconds
 LIMITS = Limits(4096, 32768)
 
 
-@pytest.fixture(autouse=True)
-def _restore_faulthandler() -> Iterator[None]:
-    """Put faulthandler back as pytest had it."""
-    enabled = faulthandler.is_enabled()
-    yield
-    if enabled:
-        faulthandler.enable()
-    else:
-        faulthandler.disable()
+pytestmark = pytest.mark.usefixtures("restore_faulthandler")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -22,16 +21,7 @@ from tests.otel import Otel
 from threadcrash._lifecycle import current
 from threadcrash._sources._fatal import FatalSource, file_key
 
-
-@pytest.fixture(autouse=True)
-def _restore_faulthandler() -> Iterator[None]:
-    """Put faulthandler back as pytest had it."""
-    enabled = faulthandler.is_enabled()
-    yield
-    if enabled:
-        faulthandler.enable()
-    else:
-        faulthandler.disable()
+pytestmark = pytest.mark.usefixtures("restore_faulthandler")
 
 
 def real_stderr() -> TextIO:

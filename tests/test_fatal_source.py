@@ -76,17 +76,6 @@ def crash_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def restore_faulthandler() -> object:
-    """Put faulthandler back as pytest had it."""
-    enabled = faulthandler.is_enabled()
-    yield
-    if enabled:
-        faulthandler.enable()
-    else:
-        faulthandler.disable()
-
-
 @pytest.mark.usefixtures("restore_faulthandler")
 def test_a_dead_process_file_is_reported_and_removed(crash_dir: Path, otel: Otel) -> None:
     """A crash file left by a dead process of this service is reported once, then removed."""

@@ -12,20 +12,9 @@ import pytest
 import threadcrash
 from tests.conftest import InternalErrors
 from tests.otel import Otel
+from tests.test_unraisable_source import FailsOnDelete, capture_previous
 from threadcrash._sources import _unraisable_message
 from threadcrash._sources._unraisable import describe
-
-
-class FailsOnDelete:
-    def __del__(self) -> None:
-        raise OSError("cannot close")
-
-
-def capture_previous() -> list[Any]:
-    """Install a previous ``sys.unraisablehook`` that records what it is given."""
-    calls: list[Any] = []
-    sys.unraisablehook = calls.append
-    return calls
 
 
 def by_hand(**fields: Any) -> types.SimpleNamespace:
