@@ -1,4 +1,9 @@
-"""pytest plugin of the mutation session (``-p mutants_plugin``): see ``mutants_children.py``."""
+"""pytest plugin of the mutation session (``-p mutants_plugin``).
+
+In mutmut's stats run it credits a test with what its children reached (``mutants_children.py``);
+in a mutant's run it skips a mutant judged equivalent and keeps only the tests in the module's
+scope (``mutants_judged.py``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,9 @@ from pathlib import Path
 
 import pytest
 from mutants_children import FOLDER, record_in_children
+from mutants_judged import in_scope, is_mutant, load_equivalents, matching, scope_of
+
+SKIPPED = 34  # mutmut's exit code for "skipped"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,3 +45,19 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     for path in Path(folder).iterdir():
         state()._stats.update(path.read_text("utf-8").split())
         path.unlink()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a mutant's run: stop at once if it is judged equivalent, else keep the scope's tests."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not is_mutant(mutant):
+        return
+    if matching(load_equivalents(), mutant) is not None:
+        pytest.exit("judged equivalent in .ci/mutants-equivalent.toml", returncode=SKIPPED)
+    patterns = scope_of(mutant)
+    if patterns is None:
+        return
+    removed = [item for item in items if not in_scope(patterns, item.path.name)]
+    if removed:
+        config.hook.pytest_deselected(items=removed)
+        items[:] = [item for item in items if in_scope(patterns, item.path.name)]
