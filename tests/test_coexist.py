@@ -33,17 +33,25 @@ def otel_structlog_processor(otel: Otel) -> Any:
 
 @pytest.fixture
 def exceptions_instrumentor(otel: Otel) -> Iterator[UnhandledExceptionInstrumentor]:
-    """opentelemetry-instrumentation-exceptions, logging to the test's logger provider."""
+    """opentelemetry-instrumentation-exceptions, logging to the test's logger provider.
+
+    Undone in the mirror order of a test that instruments it first (what was wrapped last is
+    unwrapped first); a test that instruments it after threadcrash undoes it itself, or our
+    wrapper would stay inert in the chain for every later test.
+    """
     instrumentor = UnhandledExceptionInstrumentor()  # type: ignore[no-untyped-call]
     yield instrumentor
-    threadcrash.uninstrument()  # the mirror order: what was wrapped last is unwrapped first
+    threadcrash.uninstrument()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
 
 
 @pytest.mark.parametrize("order", ["exceptions first", "threadcrash first"])
 def test_one_crash_one_log_record_with_the_exceptions_instrumentation(
-    order: str, otel: Otel, exceptions_instrumentor: UnhandledExceptionInstrumentor
+    order: str,
+    otel: Otel,
+    exceptions_instrumentor: UnhandledExceptionInstrumentor,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Whichever is instrumented first, a thread crash gives only threadcrash's log record."""
     if order == "exceptions first":
@@ -52,6 +60,7 @@ def test_one_crash_one_log_record_with_the_exceptions_instrumentation(
     else:
         threadcrash.instrument(**otel.providers)
         exceptions_instrumentor.instrument(logger_provider=otel.logger_provider)
+        request.addfinalizer(exceptions_instrumentor.uninstrument)  # before the fixture's
     run_thread(crash, name="worker-1")
     (log,) = otel.logs()
     assert log.event_name == "exception"
