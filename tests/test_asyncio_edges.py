@@ -357,3 +357,42 @@ def test_an_error_handed_over_while_another_is_handled_is_reported_too(otel: Ote
     asyncio.run(main())
     types = sorted(str((span.attributes or {})["exception.type"]) for span in otel.spans())
     assert types == ["KeyError", "ValueError"]
+
+
+class CallableHandler:
+    """A handler that is a plain callable object, not a function: the loop does not bind it."""
+
+    def __init__(self) -> None:
+        self.contexts: list[dict[str, Any]] = []
+
+    def __call__(self, context: dict[str, Any]) -> None:
+        self.contexts.append(context)
+
+
+def test_a_loop_handler_that_does_not_bind_gets_only_the_context(otel: Otel) -> None:
+    """A ``staticmethod`` or callable-object handler is called as before, with the context alone."""
+    static_seen: list[str] = []
+    callable_handler = CallableHandler()
+
+    class StaticLoop(asyncio.SelectorEventLoop):
+        @staticmethod
+        def call_exception_handler(context: dict[str, Any]) -> None:
+            static_seen.append(context["message"])
+
+    class CallableLoop(asyncio.SelectorEventLoop):
+        call_exception_handler = callable_handler
+
+    threadcrash.instrument(**otel.providers)
+    for loop_class in (StaticLoop, CallableLoop):
+        loop = loop_class()
+        try:
+            loop.call_soon(lambda: 1 / 0)
+            loop.run_until_complete(asyncio.sleep(0.01))
+        finally:
+            loop.close()
+    assert len(static_seen) == 1
+    assert len(callable_handler.contexts) == 1
+    assert [span.attributes["exception.type"] for span in otel.spans()] == [  # type: ignore[index]
+        "ZeroDivisionError",
+        "ZeroDivisionError",
+    ]

@@ -59,20 +59,29 @@ def _is_shield_noise(context: dict[str, Any]) -> bool:
     return type(message) is str and message.endswith(SHIELD_NOISE)
 
 
-def _wrap(original: Callable[..., Any]) -> Callable[..., Any]:
+def _call(method: Any, loop: Any, context: dict[str, Any]) -> Any:
+    """Call the wrapped class attribute as the loop's lookup would have: bound if it binds.
+
+    A function binds to the loop; a ``staticmethod`` or a callable object does not.
+    """
+    bind = getattr(type(method), "__get__", None)
+    return (method if bind is None else bind(method, loop, type(loop)))(context)
+
+
+def _wrap(original: Any) -> Callable[..., Any]:
     def call_exception_handler(self: Any, context: dict[str, Any]) -> Any:
         # nested wrappers (a subclass that overrides and calls super()) see one context once
         handling: set[int] = _handling.__dict__.setdefault("contexts", set())
         key = id(context)
         if key in handling:
-            return original(self, context)
+            return _call(original, self, context)
         handling.add(key)
         try:
             try:
                 _report(context)
             except BaseException as error:  # nothing escapes, KeyboardInterrupt included
                 record_internal_error("asyncio exception handler", error)
-            return original(self, context)
+            return _call(original, self, context)
         finally:
             handling.discard(key)
 
@@ -117,8 +126,9 @@ def _wrap_class(cls: type) -> None:
     owner = _owner(cls)
     if owner is None or owner is _BASE or _ours(vars(owner)[_METHOD]):
         return
+    getattr(cls, _METHOD)  # one that cannot be read is left alone (``_patch`` records why)
     try:
-        setattr(cls, _METHOD, _wrap(getattr(cls, _METHOD)))
+        setattr(cls, _METHOD, _wrap(vars(owner)[_METHOD]))
     except (TypeError, AttributeError):
         return  # an extension type: its Python subclasses get the wrapper instead
     _patched[cls] = own
