@@ -52,6 +52,17 @@ def test_a_process_pool_failure_is_recognised_by_its_remote_traceback() -> None:
     assert "Traceback" in "".join(traceback.format_exception(exc))
 
 
+def test_an_exception_whose_cause_cannot_be_read_is_not_a_remote_one() -> None:
+    """A ``__cause__`` property that raises makes the exception a local one, never an error."""
+
+    class BrokenCause(Exception):
+        @property
+        def __cause__(self) -> BaseException | None:  # type: ignore[override]
+            raise RuntimeError("no cause for you")
+
+    assert not _compat.is_remote(BrokenCause("hostile"))
+
+
 def test_pool_results_record_their_first_failure_in_set() -> None:
     """ApplyResult and MapResult still take ``(success, value)`` in ``_set`` and keep callbacks."""
     apply_result, map_result = _compat.pool_result_classes()

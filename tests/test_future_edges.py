@@ -146,17 +146,39 @@ def test_an_exception_with_a_broken_cause_can_still_be_read(
     assert reports(otel) == []
 
 
+def test_a_lost_failure_whose_cause_cannot_be_read_is_still_reported(
+    pool: cf.ThreadPoolExecutor, otel: Otel
+) -> None:
+    """An unread failure whose ``__cause__`` raises is reported, its chain ending there."""
+    future = pool.submit(fail_with_broken_cause)
+    settle(future)
+    del future
+    gc.collect()
+    (report,) = reports(otel)
+    assert report["exception.type"].endswith("BrokenCause")
+    assert "hostile" in report["exception.stacktrace"]
+
+
 def test_a_finalizer_that_cannot_report_notes_an_internal_error(
-    pool: cf.ThreadPoolExecutor, otel: Otel, internal_errors: InternalErrors
+    pool: cf.ThreadPoolExecutor,
+    otel: Otel,
+    internal_errors: InternalErrors,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A lost failure that cannot be reported is an internal error, never an error from the GC."""
-    future = pool.submit(fail_with_broken_cause)
+
+    def broken(failure: object) -> None:
+        raise RuntimeError("no thread facts")
+
+    monkeypatch.setattr(_future, "thread_of", broken)
+    future = pool.submit(boom)
     settle(future)
     del future
     gc.collect()
     (where, text), *_ = internal_errors.seen
     assert where == "future finalizer"
-    assert "RuntimeError: no cause for you" in text
+    assert "RuntimeError: no thread facts" in text
+    assert reports(otel) == []
     assert reports(otel, "unraisable") == []
 
 

@@ -51,7 +51,10 @@ def is_remote(exc: BaseException) -> bool:
     CPython chains such an exception to a ``_RemoteTraceback`` holding the worker's traceback
     text (``concurrent.futures.process``), so the text is in the report's stack trace.
     """
-    cause = exc.__cause__
+    try:
+        cause = exc.__cause__
+    except BaseException:  # a subclass's property may raise anything: not CPython's chain
+        return False
     return cause is not None and type(cause).__name__ == "_RemoteTraceback"
 
 
