@@ -478,6 +478,18 @@ def test_a_pool_failure_that_cannot_be_watched_leaves_the_pool_working(
     assert "RuntimeError: no traceback for you" in text
 
 
+def test_get_raises_a_pool_failure_whose_traceback_cannot_be_read(
+    otel: Otel, internal_errors: InternalErrors
+) -> None:
+    """``get()`` raises the task's own exception, even one whose traceback cannot be read."""
+    threadcrash.instrument(**otel.providers)
+    with multiprocessing.pool.ThreadPool(1) as workers:
+        hostile = workers.apply_async(fail_with_broken_traceback)
+        with pytest.raises(BrokenTraceback, match="hostile"):
+            hostile.get(timeout=10)
+    assert [where for where, _ in internal_errors.seen] == ["pool result"]
+
+
 def test_an_executor_failure_that_cannot_be_watched_still_reaches_its_caller(
     otel: Otel, internal_errors: InternalErrors
 ) -> None:
