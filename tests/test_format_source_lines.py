@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import linecache
 import types
 from collections.abc import Callable, Iterator
@@ -26,7 +27,8 @@ class RefusingLoader:
 def module_function(filename: str, loader: Any = None) -> Callable[[], None]:
     """``crash`` from a module made of ``SOURCE`` under ``filename``, a file that does not exist."""
     module = types.ModuleType("virtual_module")
-    module.__loader__ = loader
+    module.__loader__ = loader  # Python 3.10 to 3.14 look here; 3.15 in the spec
+    module.__spec__ = importlib.machinery.ModuleSpec("virtual_module", loader, origin=filename)
     exec(compile(SOURCE, filename, "exec"), module.__dict__)
     crash: Callable[[], None] = module.crash
     return crash
