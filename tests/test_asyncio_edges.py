@@ -306,8 +306,10 @@ def test_a_callbacks_arguments_never_reach_the_message(otel: Otel) -> None:
         ("Exception in callback f(g(1)) at a.py:3", "Exception in callback f(...) at a.py:3"),
         ("('tok-41b7',) at a.py:3", "(...) at a.py:3"),
         ("Exception in callback f(')', 'tok-41b7')", "Exception in callback f(...)"),
+        ("Exception in callback f('tok-41b7", "Exception in callback f(...)"),
+        ("a) callback f('tok-41b7", "a) callback f(...)"),
     ],
-    ids=["nested", "at-the-start", "parenthesis-in-an-argument"],
+    ids=["nested", "at-the-start", "parenthesis-in-an-argument", "cut-short", "closed-first"],
 )
 def test_arguments_are_cut_from_the_first_parenthesis_to_the_last(
     message: str, expected: str
