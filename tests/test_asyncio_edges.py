@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import sys
 import weakref
 from collections.abc import Iterator
@@ -398,3 +399,55 @@ def test_a_loop_handler_that_does_not_bind_gets_only_the_context(otel: Otel) -> 
         "ZeroDivisionError",
         "ZeroDivisionError",
     ]
+
+
+class UnreadableContext(dict[str, Any]):
+    """A handler context whose exception entry cannot be read (its other entries can)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "exception":
+            raise RuntimeError("context unavailable")
+        return super().get(key, default)
+
+
+def test_a_context_that_cannot_be_read_still_reaches_the_handler(
+    otel: Otel, internal_errors: InternalErrors
+) -> None:
+    """A context our wrapper cannot read is an internal error; the loop's handler still gets it."""
+    threadcrash.instrument(**otel.providers)
+    handed: list[object] = []
+    loop = asyncio.new_event_loop()
+    try:
+        loop.set_exception_handler(lambda loop, context: handed.append(context))
+        context = UnreadableContext(message="odd")
+        loop.call_exception_handler(context)
+    finally:
+        loop.close()
+    assert handed == [context]
+    assert otel.spans() == []
+    ((where, text),) = internal_errors.seen
+    assert where == "asyncio exception handler"
+    assert "RuntimeError: context unavailable" in text
+
+
+def test_one_context_handed_to_the_handler_twice_is_reported_twice(otel: Otel) -> None:
+    """Each call of the loop's handler is one report, even with the same context object."""
+    threadcrash.instrument(**otel.providers)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.set_exception_handler(quiet)
+        context: dict[str, Any] = {"message": "twice", "exception": ValueError("again")}
+        loop.call_exception_handler(context)
+        loop.call_exception_handler(context)
+    finally:
+        loop.close()
+    assert len(otel.spans()) == 2
+
+
+def test_the_wrapped_handler_still_looks_like_the_loops_own(otel: Otel) -> None:
+    """Introspection finds the handler's name and, through ``__wrapped__``, the original."""
+    threadcrash.instrument(**otel.providers)
+    method = asyncio.BaseEventLoop.call_exception_handler
+    assert method is not ORIGINAL
+    assert method.__qualname__ == "BaseEventLoop.call_exception_handler"
+    assert inspect.unwrap(method) is ORIGINAL

@@ -36,3 +36,11 @@ def test_a_last_line_longer_than_the_limit_still_shows_its_end() -> None:
     assert len(cut) <= LIMIT
     assert cut.endswith("x!\n")
     assert last.endswith(cut.split("omitted]\n", 1)[1])
+
+
+def test_a_kept_part_of_one_character_after_its_line_still_starts_at_that_line() -> None:
+    """A cut whose only line break is the one before the last character keeps just that line."""
+    text = HEADER + "x" * 500 + "\n!"
+    cut = _format.truncate_head(text, LIMIT)
+    omitted = len(text) - 1 - len(HEADER)
+    assert cut == f"{HEADER}  ... [{omitted} characters of outer frames omitted]\n!"
