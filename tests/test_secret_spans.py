@@ -51,6 +51,12 @@ def test_a_key_inside_a_call_before_its_last_literal_is_found() -> None:
     assert redact(text) == f'token=dict(name="{R}", token={R}, note="{R}")'
 
 
+def test_a_key_right_after_the_bracket_of_a_call_is_found() -> None:
+    """``Config(token=abc123, ...)`` under ``token=``: the inner key is read from the bracket on."""
+    text = 'TypeError: Client(token=Config(token=abc123, scope="read"))'
+    assert redact(text) == f'TypeError: Client(token=Config(token={R}, scope="{R}"))'
+
+
 def test_a_call_is_read_for_at_most_its_first_kilobyte() -> None:
     """A call's arguments are read for 1024 characters: a literal further on is not read."""
     padding = " " * _secrets._MAX_CONTAINER
@@ -89,6 +95,18 @@ def test_a_scan_of_a_call_stops_at_its_line_end() -> None:
     """A call left open at the end of a line is read to that line end only."""
     text = 'token=f("abc123",\n"next line")'
     assert redact(text) == f'token=f("{R}",\n"next line")'
+
+
+def test_a_password_in_escaped_single_quotes_is_redacted_whole() -> None:
+    r"""``password=\'hunter 2\'`` inside a quoted string: the space does not end the secret."""
+    text = "ValueError: 'user=app password=\\'hunter 2\\' host=db'"
+    assert redact(text) == f"ValueError: 'user=app password=\\'{R}\\' host=db'"
+
+
+def test_a_key_on_the_line_after_an_unclosed_quote_is_found() -> None:
+    """A quoted value cut by a line end does not hide the key that starts the next line."""
+    text = "settings: password='hunter2\npassword=s3cret"
+    assert redact(text) == f"settings: password='{R}\npassword={R}"
 
 
 # --- braced values (ODBC) ------------------------------------------------------------------
@@ -174,10 +192,101 @@ def test_cookies_given_as_a_sequence_lose_their_literals_and_keep_the_line(
         ("Cookie: a=; b=2", [(14, 15)]),
         ('Cookie: ""', []),
         ('Authorization: ""', []),
+        ("password='' host=db", []),
+        ("password=\\'\\' host=db", []),
+        ("password=, user=bob", []),
     ],
 )
-def test_an_empty_header_or_cookie_value_gives_no_span(
-    text: str, spans: list[_secrets.Span]
-) -> None:
-    """An empty value gives no span to blank out; the values around it still do."""
+def test_an_empty_value_gives_no_span(text: str, spans: list[_secrets.Span]) -> None:
+    """An empty value, bare, quoted or in escaped quotes, gives no span; the ones around it do."""
     assert sorted(_secrets.find(text)) == spans
+
+
+# --- which rules run ------------------------------------------------------------------------
+
+
+def test_an_upper_case_scheme_is_redacted_in_a_text_whose_lowercase_is_longer() -> None:
+    """With an ``İ`` in the message, ``Bearer`` and ``Basic`` are found whatever their case."""
+    text = "İstanbul gateway refused Bearer abc123def456 and Basic dXNlcjpwYXNz"
+    assert redact(text) == f"İstanbul gateway refused Bearer {R} and Basic {R}"
+
+
+def test_the_file_paths_of_a_stack_trace_do_not_open_the_vendor_token_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Long paths are in every trace: the token gate sees the trace without its File lines."""
+    seen: list[str] = []
+    real = _secrets._TOKEN_GATE
+
+    class Recorded:
+        def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> object:
+            seen.append(text[pos:endpos])
+            return real.search(text, pos, endpos)
+
+    monkeypatch.setattr(_secrets, "_TOKEN_GATE", Recorded())
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/srv/app/payments/settlement_worker.py", line 88, in run_settlement\n'
+        "    settle(batch)\n"
+        "ValueError: batch 12 refused\n"
+    )
+    assert _secrets.find(trace) == []
+    assert seen == [
+        "Traceback (most recent call last):\n  \n    settle(batch)\nValueError: batch 12 refused\n"
+    ]
+
+
+def test_a_webhook_url_keeps_its_host_and_loses_its_path() -> None:
+    """Only the part after the host is the secret: the reader still sees which service it was."""
+    text = "POST https://hooks.slack.com/services/T0A1B2C3D/B0A1B2C3D/a1B2c3D4e5F6g7H8 failed: 404"
+    assert redact(text) == f"POST https://hooks.slack.com/services/{R} failed: 404"
+
+
+# --- source lines of a stack trace ---------------------------------------------------------
+
+
+def test_a_credential_in_single_quotes_on_a_source_line_is_redacted() -> None:
+    """``client.login('deploy', 'hunter2')`` in a frame loses its literals, as in double quotes."""
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/deploy.py", line 3, in main\n'
+        "    client.login('deploy', 'hunter2')\n"
+        "PermissionError: refused\n"
+    )
+    assert redact(trace) == trace.replace("'deploy', 'hunter2'", f"'{R}', '{R}'")
+
+
+def test_every_frame_is_read_after_a_source_line_without_a_literal() -> None:
+    """A frame whose source line has no string does not end the search of the next frames."""
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/deploy.py", line 9, in main\n'
+        "    run(client)\n"
+        '  File "/app/deploy.py", line 3, in run\n'
+        '    client.login("deploy", "hunter2")\n'
+        "PermissionError: refused\n"
+    )
+    found = [trace[start:end] for start, end in sorted(_secrets.find(trace))]
+    assert found == ["deploy", "hunter2"]
+
+
+def test_the_literals_before_a_credential_call_on_its_line_are_kept() -> None:
+    """Only what is passed to ``auth_headers(...)`` goes; the header names before it stay."""
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/api.py", line 7, in call\n'
+        '    headers = {"Accept": "json", **auth_headers("hunter2")}\n'
+        "KeyError: 'x'\n"
+    )
+    assert redact(trace) == trace.replace('"hunter2"', f'"{R}"')
+
+
+def test_a_source_line_is_read_to_its_own_end_only() -> None:
+    """The literal in the message under a frame is not taken for one of its source line's."""
+    trace = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/settings.py", line 12, in load\n'
+        '    with open(path, "rb") as file:\n'
+        "FileNotFoundError: [Errno 2] No such file or directory: 'settings.toml'\n"
+    )
+    assert _secrets.find(trace) == []
