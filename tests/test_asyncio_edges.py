@@ -36,6 +36,15 @@ def only_crash(otel: Otel) -> dict[str, Any]:
     return attributes
 
 
+def fail_one_callback(loop: asyncio.AbstractEventLoop) -> None:
+    """Run a callback that raises on ``loop``, then close it."""
+    try:
+        loop.call_soon(lambda: 1 / 0)
+        loop.run_until_complete(asyncio.sleep(0.01))
+    finally:
+        loop.close()
+
+
 def parent_of(otel: Otel) -> tuple[int, int] | None:
     (span,) = otel.spans()
     return None if span.parent is None else (span.context.trace_id, span.parent.span_id)
@@ -205,12 +214,7 @@ def test_a_loop_class_with_its_own_handler_defined_after_instrument(otel: Otel) 
         def call_exception_handler(self, context: dict[str, Any]) -> None:
             seen.append(context["message"])
 
-    loop = OwnHandlerLoop()
-    try:
-        loop.call_soon(lambda: 1 / 0)
-        loop.run_until_complete(asyncio.sleep(0.01))
-    finally:
-        loop.close()
+    fail_one_callback(OwnHandlerLoop())
     assert only_crash(otel)["exception.type"] == "ZeroDivisionError"
     assert len(seen) == 1
 
@@ -386,13 +390,8 @@ def test_a_loop_handler_that_does_not_bind_gets_only_the_context(otel: Otel) -> 
         call_exception_handler = callable_handler
 
     threadcrash.instrument(**otel.providers)
-    for loop_class in (StaticLoop, CallableLoop):
-        loop = loop_class()
-        try:
-            loop.call_soon(lambda: 1 / 0)
-            loop.run_until_complete(asyncio.sleep(0.01))
-        finally:
-            loop.close()
+    fail_one_callback(StaticLoop())
+    fail_one_callback(CallableLoop())
     assert len(static_seen) == 1
     assert len(callable_handler.contexts) == 1
     assert [span.attributes["exception.type"] for span in otel.spans()] == [  # type: ignore[index]

@@ -11,15 +11,12 @@ import sys
 
 import pytest
 
+from tests.test_secrets import redact
 from threadcrash import _secrets
-from threadcrash._redact import REDACTED, Redactor
+from threadcrash._redact import REDACTED
 
 R = REDACTED
 GITHUB = "ghp_" + "a1B2" * 9
-
-
-def redact(text: str) -> str:
-    return Redactor([])(text)
 
 
 def test_a_token_glued_to_an_upper_case_letter_is_not_cut_out_of_the_word() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,21 +52,25 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
         path.unlink()
 
 
+Keep = Callable[[pytest.Item], bool]
+
+
+def _keep(config: pytest.Config, items: list[pytest.Item], kept: Keep) -> None:
+    """Deselect, as ``-k`` would, the items ``kept`` refuses."""
+    removed = [item for item in items if not kept(item)]
+    if removed:
+        config.hook.pytest_deselected(items=removed)
+        items[:] = [item for item in items if kept(item)]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """In a mutant's run: stop at once if it is judged equivalent, else keep the scope's tests."""
-    unfit = [item for item in items if f"{item.path.name}::{item.name}" in NOT_UNDER_MUTMUT]
-    if unfit:
-        config.hook.pytest_deselected(items=unfit)
-        items[:] = [item for item in items if item not in unfit]
+    _keep(config, items, lambda item: f"{item.path.name}::{item.name}" not in NOT_UNDER_MUTMUT)
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if not is_mutant(mutant):
         return
     if matching(load_equivalents(), mutant) is not None:
         pytest.exit("judged equivalent in .ci/mutants-equivalent.toml", returncode=SKIPPED)
     patterns = scope_of(mutant)
-    if patterns is None:
-        return
-    removed = [item for item in items if not in_scope(patterns, item.path.name)]
-    if removed:
-        config.hook.pytest_deselected(items=removed)
-        items[:] = [item for item in items if in_scope(patterns, item.path.name)]
+    if patterns is not None:
+        _keep(config, items, lambda item: in_scope(patterns, item.path.name))
